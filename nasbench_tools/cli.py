@@ -1,0 +1,184 @@
+"""Command line: ``nasbench-tools <subcommand>``. Thin: parse, call one function, exit code.
+
+Exit codes: 0 success; 1 ``validate`` found problems; 2 bad input (one line on stderr, no
+traceback, nothing already written touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nasbench_tools.exceptions import NasbenchError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _cmd_spaces(args: argparse.Namespace) -> int:
+    from nasbench_tools.spaces import get_space, list_spaces
+
+    for name in list_spaces():
+        s = get_space(name)
+        ops = sorted({op for e in s.edges for op in e.ops})
+        print(f"{name:10s} {s.size:6d} archs  {s.n_edges} edges  ops: {', '.join(ops)}")
+        if s.description:
+            print(f"{'':10s} {s.description}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from nasbench_tools.data import list_datasets
+    from nasbench_tools.train import list_presets
+
+    for name in list_datasets():
+        print(f"{name:14s} presets: {', '.join(list_presets(name)) or '-'}")
+    return 0
+
+
+def _protocol(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from nasbench_tools.config import load_toml, parse_assignments
+    from nasbench_tools.data import list_datasets
+    from nasbench_tools.exceptions import UnknownNameError
+    from nasbench_tools.train import get_protocol
+
+    if args.dataset not in list_datasets():
+        raise UnknownNameError("dataset", args.dataset, list_datasets())
+    overrides = dict(load_toml(args.config)) if args.config else {}
+    overrides.update(parse_assignments(args.set or []))
+    return get_protocol(args.dataset, args.preset, overrides)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from nasbench_tools.build import build_table, parse_seeds, parse_shard
+    from nasbench_tools.spaces import get_space
+
+    space = get_space(args.space)
+    protocol = _protocol(args)
+    seeds, shard = parse_seeds(args.seeds), parse_shard(args.shard)
+    out = Path(args.out or f"data/{space.name}-{protocol.dataset}.h5")
+    if args.data_root is not None and not Path(args.data_root).exists():
+        from nasbench_tools.exceptions import DataNotFoundError
+
+        raise DataNotFoundError(f"data directory {args.data_root!r} does not exist")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = build_table(space, protocol, seeds, out, jobs=args.jobs, scheduler=args.scheduler,
+                          shard=shard, device=args.device, group_size=args.group_size,
+                          data_root=args.data_root, progress=not args.no_progress)
+    print(summary.line())
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from nasbench_tools.build import merge_tables
+
+    merged = merge_tables(args.inputs, args.out)
+    print(f"{args.out}: merged {len(args.inputs)} tables, "
+          f"{int((merged.status == 2).sum())} runs done")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from nasbench_tools.table.validate import validate_table
+
+    report = validate_table(args.table)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from nasbench_tools.table import Benchmark
+
+    print(Benchmark.open(args.table).describe())
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from nasbench_tools.table import Benchmark, Metric
+
+    bench = Benchmark.open(args.table)
+    arch = bench.space.resolve(args.arch)
+    seed: int | str = "mean" if args.seed == "mean" else _int(args.seed, "--seed")
+    print(f"arch {arch}: {bench.space.genotype(bench.space.arch(arch))}")
+    for metric in (Metric.TRAIN_ERR, Metric.VALID_ERR, Metric.TEST_ERR):
+        value = bench.query(arch, metric, epoch=args.epoch, seed=seed)
+        regret = bench.regret(arch, metric, epoch=args.epoch)
+        print(f"  {metric.value:10s} {value:8.3f} %   regret {regret:7.3f}")
+    print(f"  n_params   {int(bench.data.n_params[arch])}   flops {int(bench.data.flops[arch])}")
+    return 0
+
+
+def _int(text: str, flag: str) -> int:
+    from nasbench_tools.exceptions import ConfigError
+
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{flag} must be an integer or 'mean', got {text!r}") from None
+
+
+def _add_build(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("build-table", help="train every arch x seed of a space into a table")
+    p.add_argument("--space", default="t81", help="registered space or a .toml file (t81)")
+    p.add_argument("--dataset", default="digits", help="dataset name (digits)")
+    p.add_argument("--preset", default="standard", help="protocol preset (standard)")
+    p.add_argument("--config", help="TOML file of protocol overrides")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="protocol override")
+    p.add_argument("--seeds", default="0,1,2", help="e.g. 0,1,2 or 0-4 (0,1,2)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (1)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT")
+    p.add_argument("--shard", help="i/n: build only shard i of n (merge them afterwards)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+    p.add_argument("--group-size", type=int, default=1, help="tasks per worker call (1)")
+    p.add_argument("--data-root", help="directory (or file) holding the dataset")
+    p.add_argument("--out", help="output table (data/<space>-<dataset>.h5)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_build)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nasbench-tools", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("spaces", help="list the registered search spaces").set_defaults(
+        func=_cmd_spaces)
+    sub.add_parser("datasets", help="list datasets and their protocol presets").set_defaults(
+        func=_cmd_datasets)
+    _add_build(sub)
+    p = sub.add_parser("merge", help="combine shard tables into one")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_merge)
+    p = sub.add_parser("validate", help="check a table: completeness, ranges, hash")
+    p.add_argument("table")
+    p.set_defaults(func=_cmd_validate)
+    p = sub.add_parser("info", help="what a table holds and its best architecture")
+    p.add_argument("table")
+    p.set_defaults(func=_cmd_info)
+    p = sub.add_parser("query", help="look one architecture up in a table")
+    p.add_argument("table")
+    p.add_argument("arch", help="architecture id or genotype string")
+    p.add_argument("--epoch", type=int, default=-1)
+    p.add_argument("--seed", default="mean")
+    p.set_defaults(func=_cmd_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse reports usage errors itself, with code 2
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except NasbenchError as exc:
+        print(f"nasbench-tools: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nasbench-tools: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

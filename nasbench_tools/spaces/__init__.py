@@ -1,0 +1,16 @@
+"""Search spaces: `CellSpace`, `Arch`, the id <-> architecture bijection and a registry."""
+
+from nasbench_tools.spaces.registry import get_space, list_spaces, load_space_toml, register_space
+from nasbench_tools.spaces.space import KNOWN_OPS, Arch, CellSpace, Edge, dense_edges
+
+__all__ = [
+    "KNOWN_OPS",
+    "Arch",
+    "CellSpace",
+    "Edge",
+    "dense_edges",
+    "get_space",
+    "list_spaces",
+    "load_space_toml",
+    "register_space",
+]

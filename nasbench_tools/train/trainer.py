@@ -1,0 +1,181 @@
+"""Train one architecture of a space from scratch and record per-epoch curves.
+
+>>> from nasbench_tools.spaces import get_space
+>>> from nasbench_tools.train import get_protocol
+>>> from nasbench_tools.train.trainer import train_architecture
+>>> space, protocol = get_space("t81"), get_protocol("digits", "quick", {"epochs": 1})
+>>> result = train_architecture(space.arch(0), space, protocol, seed=0, device="cpu")
+>>> result.status.name, result.epochs
+('DONE', 1)
+
+`train_group` is the worker entry point: it trains a list of (arch, seed) tasks and returns
+their results. The builder only ever calls that, so a fused multi-architecture trainer can
+replace it for a group without any change to scheduling, journal or table code.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nasbench_tools.data.device import DeviceData, augment, to_device
+from nasbench_tools.data.loaders import load_dataset
+from nasbench_tools.data.splits import SplitIndices, make_split
+from nasbench_tools.nn import Network, count_flops, count_params
+from nasbench_tools.runtime import torch_threads
+from nasbench_tools.spaces import Arch, CellSpace
+from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
+from nasbench_tools.train.protocol import Protocol
+from nasbench_tools.train.result import RunResult
+from nasbench_tools.train.seeding import data_seed, init_seed
+from nasbench_tools.train.task import Task
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+# One dataset per worker process, reused across its tasks (loading and moving data to the
+# device costs more than training a tiny network for an epoch).
+_DATA_CACHE: dict[tuple[object, ...], tuple[DeviceData, SplitIndices]] = {}
+
+
+def load_split(protocol: Protocol, *, data_root: str | None = None) -> SplitIndices:
+    """The split indices a protocol uses (cheap to call in the parent for provenance)."""
+    raw = load_dataset(protocol.dataset, data_root)
+    return make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
+                      n_train=protocol.n_train, seed=protocol.split_seed)
+
+
+def device_data(protocol: Protocol, device: str, *, data_root: str | None = None) -> DeviceData:
+    key = (protocol.dataset, data_root, protocol.n_valid, protocol.n_test, protocol.n_train,
+           protocol.split_seed, device)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        raw = load_dataset(protocol.dataset, data_root)
+        split = make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
+                           n_train=protocol.n_train, seed=protocol.split_seed)
+        _DATA_CACHE[key] = (to_device(raw, split, device=device), split)
+    return _DATA_CACHE[key][0]
+
+
+def train_group(
+    tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *, device: str = "cpu",
+    data_root: str | None = None,
+) -> list[RunResult]:
+    """Train every task of a group (one after the other) and return their results in order."""
+    data = device_data(protocol, device, data_root=data_root)
+    with torch_threads(protocol.threads):
+        return [
+            train_architecture(space.arch(t.arch), space, protocol, seed=t.seed, device=device,
+                               data=data)
+            for t in tasks
+        ]
+
+
+def train_architecture(
+    arch: Arch, space: CellSpace, protocol: Protocol, *, seed: int, device: str = "cpu",
+    data: DeviceData | None = None,
+) -> RunResult:
+    """Train ``arch`` under ``protocol`` with table seed ``seed``; never touches global RNG state.
+
+    A run whose loss becomes NaN or infinite is returned as `Status.FAILED` with the reason and
+    NaN for the remaining epochs; it does not raise.
+    """
+    data = data if data is not None else device_data(protocol, device)
+    arch_id = space.index(arch)
+    curves = {m: np.full(protocol.epochs, np.nan, dtype=np.float32) for m in STORED_METRICS}
+    dev = torch.device(device)
+    fork_devices = [dev] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices, device_type=dev.type):
+        torch.manual_seed(init_seed(seed, arch_id))
+        model = _build(space, arch, protocol, data).to(dev)
+        n_params = count_params(model)
+        flops = count_flops(model, (data.in_channels, data.image_size, data.image_size))
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(data_seed(seed))
+        status, reason = Status.DONE, ""
+        try:
+            _fit(model, data, protocol, gen, curves)
+        except Diverged as exc:
+            status, reason = Status.FAILED, str(exc)
+    return RunResult(arch=arch_id, seed=seed, status=status, metrics=curves, n_params=n_params,
+                     flops=flops, reason=reason, device=device)
+
+
+def _build(space: CellSpace, arch: Arch, protocol: Protocol, data: DeviceData) -> Network:
+    return Network(space, arch, in_channels=data.in_channels, n_classes=data.n_classes,
+                   layers=protocol.layers, channels=protocol.channels,
+                   stem_multiplier=protocol.stem_multiplier, auxiliary=protocol.aux_weight > 0)
+
+
+def _fit(model: Network, data: DeviceData, protocol: Protocol, gen: torch.Generator,
+         curves: dict[Metric, np.ndarray]) -> None:
+    optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
+                                weight_decay=protocol.weight_decay)
+    for epoch in range(protocol.epochs):
+        start = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = protocol.lr_at(epoch)
+        loss, acc = _train_epoch(model, optimizer, data, protocol, gen, epoch)
+        curves[Metric.TRAIN_LOSS][epoch], curves[Metric.TRAIN_ACC][epoch] = loss, acc
+        for x, y, loss_m, acc_m in (
+            (data.x_valid, data.y_valid, Metric.VALID_LOSS, Metric.VALID_ACC),
+            (data.x_test, data.y_test, Metric.TEST_LOSS, Metric.TEST_ACC),
+        ):
+            curves[loss_m][epoch], curves[acc_m][epoch] = evaluate(model, x, y,
+                                                                   protocol.eval_batch_size)
+        curves[Metric.EPOCH_TIME][epoch] = time.perf_counter() - start
+
+
+def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceData,
+                 protocol: Protocol, gen: torch.Generator, epoch: int) -> tuple[float, float]:
+    model.train()
+    x_all, y_all = data.x_train, data.y_train
+    n = len(y_all)
+    order = torch.randperm(n, generator=gen, device=y_all.device)
+    drop = protocol.drop_prob_at(epoch)
+    total_loss = torch.zeros((), device=y_all.device)
+    correct = torch.zeros((), device=y_all.device, dtype=torch.long)
+    for start in range(0, n, protocol.batch_size):
+        idx = order[start:start + protocol.batch_size]
+        if len(idx) < 2:  # batch norm needs two samples; at most one image is skipped
+            continue
+        x = augment(x_all[idx], gen, crop_pad=protocol.crop_pad, flip=protocol.flip,
+                    cutout=protocol.cutout, fill=data.pad_fill)
+        y = y_all[idx]
+        logits, aux = model(x, drop_prob=drop)
+        loss = F.cross_entropy(logits, y)
+        if aux is not None:
+            loss = loss + protocol.aux_weight * F.cross_entropy(aux, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip)
+        optimizer.step()
+        total_loss += loss.detach() * len(idx)
+        correct += (logits.detach().argmax(1) == y).sum()
+    mean_loss = float(total_loss) / n
+    if not math.isfinite(mean_loss):
+        raise Diverged(f"non-finite training loss ({mean_loss}) in epoch {epoch}")
+    return mean_loss, float(correct) / n
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
+             ) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (eval mode) on ``(x, y)``."""
+    model.eval()
+    total_loss = torch.zeros((), device=y.device, dtype=torch.float64)
+    correct = torch.zeros((), device=y.device, dtype=torch.long)
+    for start in range(0, len(y), batch_size):
+        logits, _ = model(x[start:start + batch_size])
+        yb = y[start:start + batch_size]
+        total_loss += F.cross_entropy(logits, yb, reduction="sum").double()
+        correct += (logits.argmax(1) == yb).sum()
+    return float(total_loss) / len(y), float(correct) / len(y)

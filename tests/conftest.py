@@ -1,0 +1,54 @@
+"""Shared test fixtures: a 4-architecture space and a synthetic t81 table whose best is known.
+
+The builders are plain functions too, so a test can make a variant (other seeds, epochs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasbench_tools.spaces import CellSpace, dense_edges, get_space
+from nasbench_tools.table.benchmark import synthetic_data
+from nasbench_tools.table.data import TableData
+
+#: The arch id with the lowest mean test error in `synthetic_t81_data`.
+SYNTHETIC_BEST = 42
+
+
+def tiny4_space() -> CellSpace:
+    """One cell shared by normal and reduce, 2 edges x 2 ops = 4 architectures."""
+    return CellSpace(
+        name="tiny4",
+        edges=dense_edges(["sep_conv_3x3", "skip_connect"], shared=True),
+        shared=True,
+        description="test space: 4 archs",
+    )
+
+
+def synthetic_t81_data(seeds: tuple[int, ...] = (0, 1, 2), epochs: int = 4) -> TableData:
+    """Every run of the t81 space done, with errors in percent set by formula.
+
+    At the last epoch the mean test error of arch ``a`` is ``10 + 0.5 |a - 42| + 0.01 a``
+    (unique minimum at `SYNTHETIC_BEST`); seeds add offsets that average to zero, earlier epochs
+    are worse, and the valid error is the test error plus one.
+    """
+    space = get_space("t81")
+    arch = np.arange(space.size, dtype=np.float64)
+    base = 10.0 + 0.5 * np.abs(arch - SYNTHETIC_BEST) + 0.01 * arch
+    offsets = np.linspace(-0.25, 0.25, len(seeds)) if len(seeds) > 1 else np.zeros(1)
+    late = 3.0 * (epochs - 1 - np.arange(epochs)) / epochs
+    test = base[:, None, None] + offsets[None, :, None] + late[None, None, :]
+    data = synthetic_data(space, test, test + 1.0, seeds=seeds, epochs=epochs)
+    data.n_params[...] = 1000 + np.arange(space.size)
+    return data
+
+
+@pytest.fixture
+def tiny4() -> CellSpace:
+    return tiny4_space()
+
+
+@pytest.fixture
+def t81_data() -> TableData:
+    return synthetic_t81_data()
