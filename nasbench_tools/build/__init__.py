@@ -1,0 +1,8 @@
+"""Building tables: plan, journal, executors, compile, merge (workers compute, parent writes)."""
+
+from nasbench_tools.build.builder import BuildSummary, build_table
+from nasbench_tools.build.merge import merge_tables
+from nasbench_tools.build.plan import Shard, make_plan, parse_seeds, parse_shard
+
+__all__ = ["BuildSummary", "Shard", "build_table", "make_plan", "merge_tables", "parse_seeds",
+           "parse_shard"]

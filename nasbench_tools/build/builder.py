@@ -1,0 +1,129 @@
+"""`build_table`: train every (arch, seed) of a space and write one HDF5 table.
+
+>>> from nasbench_tools.build import build_table          # doctest: +SKIP
+>>> summary = build_table(get_space("t81"), get_protocol("digits", "quick"), (0,),
+...                       "t81-quick.h5", jobs=2)
+>>> print(summary.line())
+
+The parent process owns the lock, the journal (``<out>.journal``) and the table; workers only
+train. Re-running the same call resumes from the journal; a different space, protocol, seeds or
+shard for the same output is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nasbench_tools.build.compile import compile_table, output_header
+from nasbench_tools.build.executor import run_groups
+from nasbench_tools.build.journal import Journal
+from nasbench_tools.build.lock import output_lock
+from nasbench_tools.build.plan import Shard, make_plan
+from nasbench_tools.exceptions import BuildMismatchError
+from nasbench_tools.runtime import resolve_device
+from nasbench_tools.spaces import CellSpace
+from nasbench_tools.table.hdf5 import read_header, read_table, write_table
+from nasbench_tools.table.schema import Status
+from nasbench_tools.train.protocol import Protocol
+from nasbench_tools.train.task import Task
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What one `build_table` call did."""
+
+    out: Path
+    planned: int
+    done: int
+    failed: int
+    resumed: int
+    computed: int
+    wall_seconds: float
+
+    def line(self) -> str:
+        return (f"{self.out}: {self.done} done, {self.failed} failed of {self.planned} runs "
+                f"({self.resumed} from the journal, {self.computed} trained) "
+                f"in {self.wall_seconds:.1f} s")
+
+
+def build_table(
+    space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
+    jobs: int = 1, scheduler: str | None = None, shard: Shard = Shard(), device: str = "auto",
+    group_size: int = 1, data_root: str | None = None, progress: bool = True,
+) -> BuildSummary:
+    """Build (or resume) the table ``out``; see the module docstring."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    header = output_header(space, protocol, seeds, shard)
+    _check_existing_output(out, header)
+    device = resolve_device(device)
+    with output_lock(out), Journal.open(f"{out}.journal", header) as journal:
+        if out.exists() and not journal.results:
+            _adopt_table(out, journal)
+        plan = make_plan(space.size, seeds, shard=shard)
+        todo = [t for t in plan if (t.arch, t.seed) not in journal.results]
+        resumed = len(plan) - len(todo)
+        groups = [todo[i:i + group_size] for i in range(0, len(todo), max(group_size, 1))]
+        journal.append_start(todo)
+        bar = _progress(len(plan), resumed, out.name, progress)
+        for results in run_groups(groups, space, protocol, device=device, jobs=jobs,
+                                  scheduler=scheduler, data_root=data_root):
+            for r in results:
+                journal.append_result(r)
+            bar.update(len(results))
+        bar.close()
+        table = compile_table(journal, space, protocol, seeds, shard, device=device,
+                              data_root=data_root)
+        write_table(table, out)
+        planned = {(t.arch, t.seed) for t in plan}
+        statuses = [r.status for k, r in journal.results.items() if k in planned]
+    return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
+                        failed=statuses.count(Status.FAILED), resumed=resumed,
+                        computed=len(todo), wall_seconds=time.perf_counter() - t0)
+
+
+def _check_existing_output(out: Path, header: dict[str, object]) -> None:
+    """Refuse to touch an output that belongs to another build (read errors propagate)."""
+    if not out.exists():
+        return
+    found = read_header(out)
+    differing = [k for k in ("space", "dataset", "protocol", "seeds", "shard")
+                 if _norm(found.get(k)) != _norm(header[k])]
+    if differing:
+        raise BuildMismatchError(
+            f"{str(out)!r} was built with a different {', '.join(differing)}; "
+            "choose another --out (the existing file is left as it is)"
+        )
+
+
+def _norm(value: object) -> object:
+    import json
+
+    if hasattr(value, "tolist"):
+        value = value.tolist()  # type: ignore[union-attr]
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _adopt_table(out: Path, journal: Journal) -> None:
+    """The journal was deleted but the table is there: record its finished runs first."""
+    from nasbench_tools.build.compile import results_from_table
+
+    for result in results_from_table(read_table(out)):
+        journal.append_result(result)
+
+
+def _progress(total: int, initial: int, name: str, enabled: bool):  # type: ignore[no-untyped-def]
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=f"build {name}", unit="run",
+                disable=not enabled, dynamic_ncols=True)
+
+
+__all__ = ["BuildSummary", "Task", "build_table"]
