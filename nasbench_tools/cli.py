@@ -118,7 +118,7 @@ def _int(text: str, flag: str) -> int:
         raise ConfigError(f"{flag} must be an integer or 'mean', got {text!r}") from None
 
 
-def _add_build(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-table", help="train every arch x seed of a space into a table")
     p.add_argument("--space", default="t81", help="registered space or a .toml file (t81)")
     p.add_argument("--dataset", default="digits", help="dataset name (digits)")

@@ -20,7 +20,7 @@ from nasbench_tools.build.compile import compile_table, output_header
 from nasbench_tools.build.executor import run_groups
 from nasbench_tools.build.journal import Journal
 from nasbench_tools.build.lock import output_lock
-from nasbench_tools.build.plan import Shard, make_plan
+from nasbench_tools.build.plan import WHOLE, Shard, make_plan
 from nasbench_tools.exceptions import BuildMismatchError
 from nasbench_tools.runtime import resolve_device
 from nasbench_tools.spaces import CellSpace
@@ -50,7 +50,7 @@ class BuildSummary:
 
 def build_table(
     space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
-    jobs: int = 1, scheduler: str | None = None, shard: Shard = Shard(), device: str = "auto",
+    jobs: int = 1, scheduler: str | None = None, shard: Shard = WHOLE, device: str = "auto",
     group_size: int = 1, data_root: str | None = None, progress: bool = True,
 ) -> BuildSummary:
     """Build (or resume) the table ``out``; see the module docstring."""
@@ -102,7 +102,9 @@ def _norm(value: object) -> object:
     import json
 
     if hasattr(value, "tolist"):
-        value = value.tolist()  # type: ignore[union-attr]
+        value = value.tolist()
+    if isinstance(value, tuple):
+        value = list(value)
     if isinstance(value, str):
         try:
             return json.loads(value)

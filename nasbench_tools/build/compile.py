@@ -53,7 +53,7 @@ def compile_table(journal: Journal, space: CellSpace, protocol: Protocol, seeds:
     for task in make_plan(space.size, seeds, shard=shard):
         if (task.arch, task.seed) in started:
             table.status[task.arch, seed_pos[task.seed]] = Status.RUNNING
-    for (arch, seed), result in journal.results.items():
+    for (_, seed), result in journal.results.items():
         if seed in seed_pos:
             fill_result(table, result, seed_pos[seed])
     return table

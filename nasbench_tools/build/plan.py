@@ -26,10 +26,14 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+#: The whole plan (shard 0 of 1).
+WHOLE = Shard()
+
+
 def parse_shard(text: str | None) -> Shard:
     """``"i/n"`` with ``0 <= i < n`` -> `Shard`."""
     if text is None:
-        return Shard()
+        return WHOLE
     parts = str(text).split("/")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
         raise ConfigError(f"malformed shard {text!r}; expected i/n with 0 <= i < n, e.g. 0/4")
@@ -59,7 +63,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(sorted(seeds))
 
 
-def make_plan(n_archs: int, seeds: Sequence[int], *, shard: Shard = Shard()) -> list[Task]:
+def make_plan(n_archs: int, seeds: Sequence[int], *, shard: Shard = WHOLE) -> list[Task]:
     """All tasks sorted by (seed, arch), then every ``count``-th one starting at ``index``.
 
     Seed-major order means an interrupted build has complete seeds first, and a group of

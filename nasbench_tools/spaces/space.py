@@ -227,10 +227,12 @@ class CellSpace:
             if text.lstrip("-").isdigit():
                 return self.index(self.arch(int(text)))
             return self.index(self.parse(text))
-        if isinstance(arch, int | _np_int()) and not isinstance(arch, bool):
-            return self.index(self.arch(int(arch)))
+        if isinstance(arch, bool):
+            raise OutOfSpaceError(f"cannot read {arch!r} as an architecture of {self.name!r}")
         if isinstance(arch, Sequence):
-            return self.index(Arch(tuple(arch)))
+            return self.index(Arch(tuple(int(o) for o in arch)))
+        if isinstance(arch, int | _np_int()):
+            return self.index(self.arch(int(arch)))
         raise OutOfSpaceError(f"cannot read {arch!r} as an architecture of {self.name!r}")
 
     # -- serialisation ------------------------------------------------------------------

@@ -298,6 +298,7 @@ class Benchmark:
         lines = [
             f"space {s.space} ({s.n_archs} archs), dataset {s.dataset}, "
             f"{s.n_seeds} seed(s) {list(self.seeds)}, {s.epochs} epoch(s)",
+            "protocol: " + ", ".join(f"{k}={v}" for k, v in sorted(self.protocol.items())),
             f"runs: {s.n_done} done, {s.n_failed} failed, {s.n_unfinished} unfinished",
         ]
         if s.best_arch is None:

@@ -6,7 +6,7 @@ derived ``*_ERR`` metrics are errors in percent (100 * (1 - acc)), the unit of r
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from nasbench_tools.exceptions import UnknownNameError
 
@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 METRIC_DIMS = ("arch", "seed", "epoch")
 
 
-class Metric(str, Enum):
+class Metric(StrEnum):
     """A per-epoch quantity of one training run."""
 
     TRAIN_LOSS = "train_loss"

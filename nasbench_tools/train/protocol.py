@@ -77,7 +77,7 @@ class Protocol:
         )
 
     def drop_prob_at(self, epoch: int) -> float:
-        """Drop-path probability ramped linearly, ``drop_path * epoch / epochs`` (evaluation rule)."""
+        """Drop-path probability ramped linearly: ``drop_path * epoch / epochs`` (eval rule)."""
         return self.drop_path * epoch / self.epochs
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,11 +88,13 @@ class Protocol:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ConfigError(f"unknown protocol fields {sorted(unknown)}; allowed: {sorted(names)}")
+            raise ConfigError(
+                f"unknown protocol fields {sorted(unknown)}; allowed: {sorted(names)}"
+            )
         return cls(**dict(d))
 
 
-_DIGITS = dict(dataset="digits", n_valid=300, n_test=500, split_seed=0)
+_DIGITS: dict[str, Any] = dict(dataset="digits", n_valid=300, n_test=500, split_seed=0)
 
 _PRESETS: dict[tuple[str, str], Protocol] = {
     (p.dataset, p.preset): p

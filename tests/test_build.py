@@ -1,0 +1,166 @@
+"""The builder: determinism across back ends, shards + merge, resume after SIGKILL, locking."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny4_space
+
+from nasbench_tools.build import build_table, merge_tables, parse_shard
+from nasbench_tools.build.journal import Journal
+from nasbench_tools.build.lock import output_lock
+from nasbench_tools.exceptions import BuildLockedError, BuildMismatchError
+from nasbench_tools.table.data import TableData
+from nasbench_tools.table.hdf5 import read_table
+from nasbench_tools.table.schema import STORED_METRICS, Status
+from nasbench_tools.table.validate import validate_table
+from nasbench_tools.train import get_protocol
+
+SEEDS = (0, 1)
+PROTOCOL = get_protocol("digits", "quick", {"epochs": 2, "layers": 2, "channels": 4})
+
+
+def build(out: Path, **kw: object) -> TableData:
+    build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False, **kw)  # type: ignore[arg-type]
+    return read_table(out)
+
+
+def assert_same_numbers(a: TableData, b: TableData) -> None:
+    np.testing.assert_array_equal(a.status, b.status)
+    for m in STORED_METRICS:
+        if m.deterministic:  # bit-identical, NaN where either is NaN
+            assert np.array_equal(a.metrics[m], b.metrics[m], equal_nan=True), m
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> TableData:
+    return build(tmp_path_factory.mktemp("ref") / "ref.h5", jobs=1)
+
+
+def test_reference_build_is_complete_and_valid(reference: TableData, tmp_path: Path) -> None:
+    assert (reference.status == Status.DONE).all()
+    assert validate_table(reference).ok
+
+
+def test_two_workers_equal_one(reference: TableData, tmp_path: Path) -> None:
+    assert_same_numbers(reference, build(tmp_path / "j2.h5", jobs=2))
+
+
+def test_dask_local_cluster_equals_one_worker(reference: TableData, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        table = build(tmp_path / "dask.h5", scheduler=cluster.scheduler_address)
+    assert_same_numbers(reference, table)
+
+
+def test_shards_merge_to_the_one_shot_build(reference: TableData, tmp_path: Path) -> None:
+    parts = [tmp_path / f"s{i}.h5" for i in range(2)]
+    for i, p in enumerate(parts):
+        shard = build(p, shard=parse_shard(f"{i}/2"))
+        assert (shard.status == Status.DONE).sum() == 4  # half of 4 archs x 2 seeds
+    merged = merge_tables(parts, tmp_path / "merged.h5")
+    assert_same_numbers(reference, merged)
+    assert_same_numbers(reference, read_table(tmp_path / "merged.h5"))
+
+
+def test_rerun_trains_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    build(out)
+    summary = build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False)
+    assert (summary.computed, summary.resumed, summary.done) == (0, 8, 8)
+
+
+def test_deleted_journal_is_rebuilt_from_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    first = build(out)
+    Path(f"{out}.journal").unlink()
+    summary = build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False)
+    assert summary.computed == 0
+    assert_same_numbers(first, read_table(out))
+
+
+def test_mismatching_output_is_refused_and_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    build(out)
+    before = out.read_bytes()
+    other = get_protocol("digits", "quick", {"epochs": 1, "layers": 2, "channels": 4})
+    with pytest.raises(BuildMismatchError, match="protocol"):
+        build_table(tiny4_space(), other, SEEDS, out, device="cpu", progress=False)
+    with pytest.raises(BuildMismatchError, match="seeds"):
+        build_table(tiny4_space(), PROTOCOL, (0, 1, 2), out, device="cpu", progress=False)
+    assert out.read_bytes() == before
+
+
+def test_a_held_lock_stops_a_second_builder(tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    with output_lock(out), pytest.raises(BuildLockedError, match="another build"):
+        build(out)
+
+
+def test_torn_journal_line_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "j.journal"
+    Journal.open(path, {"x": 1}).close()
+    with open(path, "a") as f:
+        f.write('{"type": "start", "arch": 0, "se')  # a kill in the middle of a write
+    journal = Journal.open(path, {"x": 1})
+    journal.close()
+    assert journal.events == []
+    assert path.read_text().count("\n") == 1
+    with pytest.raises(BuildMismatchError, match="x"):
+        Journal.open(path, {"x": 2})
+
+
+def _cli_build(out: Path) -> list[str]:
+    return [sys.executable, "-m", "nasbench_tools.cli", "build-table", "--space", "t16",
+            "--preset", "quick", "--set", "epochs=2", "--set", "layers=2", "--set", "channels=4",
+            "--seeds", "0", "--jobs", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+
+
+def _results(journal: Path) -> list[tuple[int, int]]:
+    lines = [json.loads(x) for x in journal.read_text().splitlines()[1:] if x.endswith("}")]
+    return [(r["arch"], r["seed"]) for r in lines if r["type"] == "result"]
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    killed, clean = tmp_path / "killed.h5", tmp_path / "clean.h5"
+    journal = Path(f"{killed}.journal")
+    proc = subprocess.Popen(_cli_build(killed), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and len(_results(journal)) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not killed.exists()  # the table is only written at the end
+    done_before = _results(journal)
+    assert 3 <= len(done_before) < 16
+    subprocess.run(_cli_build(killed), check=True, capture_output=True)
+    subprocess.run(_cli_build(clean), check=True, capture_output=True)
+    after = _results(journal)
+    assert len(after) == len(set(after)) == 16  # no finished run was trained twice
+    assert after[: len(done_before)] == done_before
+    assert_same_numbers(read_table(killed), read_table(clean))
+    assert validate_table(killed).ok
+
+
+def test_status_moves_pending_running_done(tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    build(out)
+    journal = Journal.open(f"{out}.journal", json.loads(
+        Path(f"{out}.journal").read_text().splitlines()[0]))
+    journal.close()
+    for key in {(a, s) for _, a, s in journal.events}:
+        kinds = [k for k, a, s in journal.events if (a, s) == key]
+        assert kinds == ["start", "result"]
