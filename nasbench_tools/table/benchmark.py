@@ -348,6 +348,7 @@ def synthetic_data(
     seeds: Sequence[int] | None = None,
     epochs: int | None = None,
     dataset: str = "synthetic",
+    protocol: Mapping[str, Any] | None = None,
 ) -> TableData:
     """A `TableData` whose test (and valid) errors in percent are given.
 
@@ -363,7 +364,7 @@ def synthetic_data(
     test = _broadcast("test_err", given, shape)
     valid = test if valid_err is None else _broadcast("valid_err", valid_err, shape)
     failed = np.isnan(test).any(axis=2) | np.isnan(valid).any(axis=2)
-    data = TableData.empty(space, dataset, {"synthetic": True},
+    data = TableData.empty(space, dataset, dict(protocol or {"synthetic": True}),
                            tuple(seeds) if seeds is not None else tuple(range(n_seeds)), n_epochs)
     acc = {"test": 1.0 - test / 100.0, "valid": 1.0 - valid / 100.0}
     acc["train"] = acc["valid"]
