@@ -52,3 +52,16 @@ def tiny4() -> CellSpace:
 @pytest.fixture
 def t81_data() -> TableData:
     return synthetic_t81_data()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``gpu`` when CUDA is not available."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs CUDA")
+        for item in gpu_items:
+            item.add_marker(skip)

@@ -1,0 +1,45 @@
+"""The tables shipped in data/ are complete, valid and internally consistent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench_tools.table import Benchmark, Metric, Status
+from nasbench_tools.table.validate import validate_table
+from nasbench_tools.train import get_protocol
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SHIPPED = {"t81-digits.h5": "t81", "t81-none-digits.h5": "t81-none"}
+
+
+@pytest.fixture(scope="module", params=sorted(SHIPPED))
+def shipped(request: pytest.FixtureRequest) -> tuple[Path, Benchmark]:
+    path = DATA / request.param
+    return path, Benchmark.open(path)
+
+
+def test_validates_clean(shipped: tuple[Path, Benchmark]) -> None:
+    path, _ = shipped
+    report = validate_table(path)
+    assert report.ok, report.format()
+
+
+def test_is_the_standard_digits_protocol_with_three_seeds(shipped: tuple[Path, Benchmark]
+                                                          ) -> None:
+    path, bench = shipped
+    assert bench.space.name == SHIPPED[path.name]
+    assert bench.n_archs == 81 and len(bench.seeds) >= 3
+    assert dict(bench.protocol) == get_protocol("digits", "standard").to_dict()
+    assert (bench.data.status == Status.DONE).all()
+
+
+def test_best_has_zero_regret(shipped: tuple[Path, Benchmark]) -> None:
+    _, bench = shipped
+    for metric in (Metric.TEST_ERR, Metric.VALID_ERR):
+        best = bench.best(metric)
+        assert bench.regret(best, metric) == 0.0
+        regrets = np.asarray(bench.regret(np.arange(81), metric))
+        assert (regrets >= 0).all() and np.isclose(regrets.min(), 0.0)
