@@ -8,7 +8,7 @@ import pytest
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.search import early_stop, local_averages
 
-GRID = list(range(0, 50, 2)) + [49]  # evaluations at 0, 2, ..., 48 and the last epoch
+GRID = [*range(0, 50, 2), 49]  # evaluations at 0, 2, ..., 48 and the last epoch
 
 
 def replay(lam: list[float]) -> tuple[int, int] | None:
