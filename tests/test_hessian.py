@@ -22,9 +22,9 @@ def random_spd(n: int, seed: int) -> torch.Tensor:
 def test_quadratic_gives_a_plus_lambda(batched: bool) -> None:
     a = random_spd(12, 0)
     x = torch.randn(12, dtype=torch.float64, requires_grad=True)
-    h = hessian_matrix(lambda v: 0.5 * v @ a @ v, x, batched=batched) + LAMBDA * torch.eye(12, dtype=torch.float64)
-    torch.testing.assert_close(h, a + LAMBDA * torch.eye(12, dtype=torch.float64), rtol=0,
-                               atol=1e-12)
+    eye = torch.eye(12, dtype=torch.float64)
+    h = hessian_matrix(lambda v: 0.5 * v @ a @ v, x, batched=batched) + LAMBDA * eye
+    torch.testing.assert_close(h, a + LAMBDA * eye, rtol=0, atol=1e-12)
 
 
 def test_softmax_mixture_matches_the_closed_form() -> None:
@@ -59,7 +59,8 @@ def test_per_edge_null_space_of_a_softmax_relaxation() -> None:
     gen = torch.Generator().manual_seed(3)
     an = torch.randn(4, 3, generator=gen, dtype=torch.float64, requires_grad=True)
     ar = torch.randn(4, 3, generator=gen, dtype=torch.float64, requires_grad=True)
-    h = hessian_matrix(two_cell_softmax_loss, [an, ar]) + LAMBDA * torch.eye(24, dtype=torch.float64)
+    eye = torch.eye(24, dtype=torch.float64)
+    h = hessian_matrix(two_cell_softmax_loss, [an, ar]) + LAMBDA * eye
     for edge in range(8):  # rows of [alpha_normal; alpha_reduce], row-major
         ones = torch.zeros(24, dtype=torch.float64)
         ones[3 * edge: 3 * edge + 3] = 1.0
