@@ -3,13 +3,13 @@
 An architecture is given as its id, its genotype string or an `Arch`; a sequence or array of
 ids gives a vectorised answer (an ndarray, NaN for architectures without a done run)::
 
-    >>> from nasbench_tools import Benchmark, Metric
-    >>> bench = Benchmark.open("data/t81-digits.h5")                 # doctest: +SKIP
-    >>> bench.query(5, Metric.TEST_ERR)          # percent, mean over seeds, last epoch
-    >>> bench.query("normal=sep_conv_3x3~0+...", "valid_acc", epoch=9, seed=1)
-    >>> bench.curve(5)                           # valid error at every epoch
-    >>> bench.regret([0, 1, 2])                  # test-error regret of three archs
-    >>> bench.to_frame()                         # long pandas DataFrame
+    from nasbench_tools import Benchmark, Metric
+    bench = Benchmark.open("data/t81-digits.h5")
+    bench.query(5, Metric.TEST_ERR)          # percent, mean over seeds, last epoch
+    bench.query("normal=sep_conv_3x3~0+...", "valid_acc", epoch=9, seed=1)
+    bench.curve(5)                           # valid error at every epoch
+    bench.regret([0, 1, 2])                  # test-error regret of three archs
+    bench.to_frame()                         # long pandas DataFrame
 
 Errors (``*_ERR``) are in percent, ``100 * (1 - acc)``; regret is in the metric's own unit.
 """
