@@ -13,13 +13,16 @@ torch.Size([2, 10])
 from nasbench_tools.nn.network import Cell, EdgeFactory, MacroNetwork, Network, drop_path
 from nasbench_tools.nn.ops import OPS, make_op
 from nasbench_tools.nn.profile import count_flops, count_params
+from nasbench_tools.nn.supernet import MixedOp, Supernet
 
 __all__ = [
     "OPS",
     "Cell",
     "EdgeFactory",
     "MacroNetwork",
+    "MixedOp",
     "Network",
+    "Supernet",
     "count_flops",
     "count_params",
     "drop_path",
