@@ -26,6 +26,7 @@ from torch import nn
 
 from nasbench_tools.data.device import DeviceData, augment, to_device
 from nasbench_tools.data.loaders import load_dataset
+from nasbench_tools.data.raw import RawDataset
 from nasbench_tools.data.splits import SplitIndices, make_split
 from nasbench_tools.nn import Network, count_flops, count_params
 from nasbench_tools.runtime import torch_threads
@@ -46,21 +47,25 @@ class Diverged(RuntimeError):
 _DATA_CACHE: dict[tuple[object, ...], tuple[DeviceData, SplitIndices]] = {}
 
 
+def _raw_and_split(protocol: Protocol, data_root: str | None) -> tuple[RawDataset, SplitIndices]:
+    raw = load_dataset(protocol.dataset, data_root)
+    split = make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
+                       n_train=protocol.n_train, seed=protocol.split_seed)
+    return raw, split
+
+
 def load_split(protocol: Protocol, *, data_root: str | None = None) -> SplitIndices:
     """The split indices a protocol uses (cheap to call in the parent for provenance)."""
-    raw = load_dataset(protocol.dataset, data_root)
-    return make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
-                      n_train=protocol.n_train, seed=protocol.split_seed)
+    return _raw_and_split(protocol, data_root)[1]
 
 
 def device_data(protocol: Protocol, device: str, *, data_root: str | None = None) -> DeviceData:
+    """The protocol's dataset as tensors on ``device`` (cached: one dataset per process)."""
     key = (protocol.dataset, data_root, protocol.n_valid, protocol.n_test, protocol.n_train,
            protocol.split_seed, device)
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()
-        raw = load_dataset(protocol.dataset, data_root)
-        split = make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
-                           n_train=protocol.n_train, seed=protocol.split_seed)
+        raw, split = _raw_and_split(protocol, data_root)
         _DATA_CACHE[key] = (to_device(raw, split, device=device), split)
     return _DATA_CACHE[key][0]
 
