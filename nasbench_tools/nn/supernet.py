@@ -2,10 +2,11 @@
 
 >>> import torch
 >>> from nasbench_tools.spaces import get_space
->>> net = Supernet(get_space("t81"), in_channels=1, n_classes=10, layers=5, channels=4)
+>>> net = Supernet(get_space("t81"), in_channels=1, n_classes=10, layers=5, channels=4,
+...                init_scale=0.0)
 >>> [tuple(a.shape) for a in net.arch_parameters()]   # alpha_normal, alpha_reduce
 [(2, 3), (2, 3)]
->>> net.discretize().ops                              # argmax per edge
+>>> net.discretize().ops                              # argmax per edge (ties: first op)
 (0, 0, 0, 0)
 
 The alpha rows follow the space's edge order within each cell; flattened (Hessian, logs) the
