@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from nasbench_tools.spaces import Arch
 from nasbench_tools.stats import dead_archs, seed_agreement, table_facts
 from nasbench_tools.table import Benchmark, Metric
 
@@ -34,6 +35,14 @@ def report(path: str) -> str:
                      f"{seed_agreement(bench, archs=live).mean_tau:.3f}")
     lines.append("- mean test error by number of parameter-free ops (k, archs, error %): "
                  + "; ".join(f"{k}: {n} archs {e:.2f}" for k, n, e in facts.by_param_free))
+    err = np.asarray(bench.query(np.arange(bench.n_archs), Metric.TEST_ERR))
+    space = bench.space
+    for k, op in enumerate(space.edges[0].ops):
+        if all(e.ops[k] == op for e in space.edges if k < len(e.ops)):
+            i = space.index(Arch(tuple([k] * space.n_edges)))
+            rank = int((err < err[i]).sum()) + 1
+            lines.append(f"- all `{op}`: arch {i}, test error {err[i]:.2f} %, rank {rank} of "
+                         f"{bench.n_archs}")
     return "\n".join(lines)
 
 
