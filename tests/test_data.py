@@ -496,3 +496,12 @@ def test_augment_rejects_bad_arguments() -> None:
         augment(_batch(), torch.Generator(), crop_pad=-1)
     with pytest.raises(ConfigError, match="batch"):
         augment(torch.zeros(3, 8, 8), torch.Generator(), flip=True)
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian package dataset-fashion-mnist is not installed")
+def test_debian_fashion_mnist_package() -> None:
+    raw = load_dataset("fashion-mnist")
+    assert (raw.n_train, raw.n_test, raw.image_shape, raw.n_classes) == (60000, 10000,
+                                                                         (1, 28, 28), 10)
+    assert np.bincount(raw.y_test).tolist() == [1000] * 10
