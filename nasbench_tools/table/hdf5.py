@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,13 +118,19 @@ def derive(data: TableData) -> DerivedArrays:
 # -- writing ----------------------------------------------------------------------------------
 def write_table(data: TableData, path: str | Path) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, ``os.replace``)."""
+    _atomic_write(path, lambda f: _write_contents(f, data))
+
+
+def _atomic_write(path: str | Path, fill: Callable[[h5py.File], None]) -> None:
+    """Create an HDF5 file with ``fill`` under a temporary name, fsync it, rename it over
+    ``path``; on any error the temporary file is removed and ``path`` is untouched."""
     target = Path(path)
     if not target.parent.is_dir():
         raise DataNotFoundError(f"output directory {str(target.parent)!r} does not exist")
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
         with h5py.File(tmp, "w") as f:
-            _write_contents(f, data)
+            fill(f)
             f.flush()
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -137,6 +143,41 @@ def write_table(data: TableData, path: str | Path) -> None:
             tmp.unlink()
         raise
     _fsync_dir(target.parent)
+
+
+def write_arrays(path: str | Path, arrays: Mapping[str, np.ndarray],
+                 attrs: Mapping[str, str | int | float]) -> None:
+    """Atomically write named arrays (``"group/name"`` paths; string arrays as vlen UTF-8) and
+    root attributes: the generic container used by search traces."""
+
+    def fill(f: h5py.File) -> None:
+        for key, value in attrs.items():
+            f.attrs[key] = str(value) if isinstance(value, str) else value
+        for name, arr in arrays.items():
+            a = np.asarray(arr)
+            if a.dtype.kind in "OU":
+                f.create_dataset(name, data=a.astype(object), dtype=h5py.string_dtype())
+            else:
+                f.create_dataset(name, data=a)
+
+    _atomic_write(path, fill)
+
+
+def read_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Inverse of `write_arrays`: every dataset (by path) and the root attributes."""
+    with _open(path) as f:
+        attrs = {k: _scalar(v) for k, v in f.attrs.items()}
+        arrays: dict[str, np.ndarray] = {}
+
+        def visit(name: str, obj: object) -> None:
+            if isinstance(obj, h5py.Dataset):
+                if h5py.check_string_dtype(obj.dtype) is not None:
+                    arrays[name] = obj.asstr()[...].astype(object)
+                else:
+                    arrays[name] = obj[...]
+
+        f.visititems(visit)
+    return arrays, attrs
 
 
 def _fsync_dir(directory: Path) -> None:

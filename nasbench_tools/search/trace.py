@@ -1,0 +1,147 @@
+"""`SearchTrace`: the per-epoch record of one search, as frozen values; saved as HDF5.
+
+A trace is loadable without torch. Layout (trace version 1): root attributes ``kind``,
+``trace_version``, ``method``, ``seed``, ``table`` (path), ``table_sha256``, ``space`` (JSON)
+and ``config`` (JSON of every search setting); one dataset per `EpochRecord` field under
+``/epochs`` with the epoch as first axis (``alphas`` and ``spectrum`` are ``[epoch, n_alpha]``;
+NaN = not computed that epoch; ``genotype`` and ``events`` are strings).
+
+    trace.save("traces/darts-s0.h5")
+    SearchTrace.load("traces/darts-s0.h5").to_frame()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasbench_tools.exceptions import ConfigError, TableFormatError
+from nasbench_tools.spaces import CellSpace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TRACE_KIND = "nasbench-tools search trace"
+TRACE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What the search looked like at the end of one epoch (errors and regrets in percent)."""
+
+    epoch: int
+    alphas: np.ndarray  # flat: concat(alpha_normal, alpha_reduce), row-major
+    arch: int
+    genotype: str
+    test_err: float = float("nan")
+    valid_err: float = float("nan")
+    test_regret: float = float("nan")
+    valid_regret: float = float("nan")
+    oneshot_loss: float = float("nan")
+    oneshot_err: float = float("nan")
+    discrete_loss: float = float("nan")
+    discrete_err: float = float("nan")
+    lambda_max: float = float("nan")
+    spectrum: np.ndarray | None = None
+    alpha_grad_norm: float = float("nan")
+    lr: float = float("nan")
+    weight_decay: float = float("nan")
+    drop_path: float = float("nan")
+    alpha_updates: int = 0
+    wall_time: float = float("nan")
+    events: str = ""
+
+    @property
+    def gap_loss(self) -> float:
+        """Discretisation gap of the loss, ``L(onehot(alpha)) - L(alpha)``."""
+        return self.discrete_loss - self.oneshot_loss
+
+    @property
+    def gap_err(self) -> float:
+        return self.discrete_err - self.oneshot_err
+
+
+_ARRAY_FIELDS = ("alphas", "spectrum")
+_TEXT_FIELDS = ("genotype", "events")
+
+
+@dataclass(frozen=True)
+class SearchTrace:
+    """One search run: its settings and one `EpochRecord` per epoch, in order."""
+
+    method: str
+    seed: int
+    space: CellSpace
+    records: tuple[EpochRecord, ...]
+    table: str = ""
+    table_sha256: str = ""
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long pandas DataFrame: one row per epoch, scalar fields plus the two gaps."""
+        import pandas as pd
+
+        rows = []
+        for r in self.records:
+            row = {k: v for k, v in dataclasses.asdict(r).items() if k not in _ARRAY_FIELDS}
+            row.update(gap_loss=r.gap_loss, gap_err=r.gap_err)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def save(self, path: str | Path) -> None:
+        from nasbench_tools.table.hdf5 import write_arrays
+
+        if not self.records:
+            raise ConfigError("cannot save a trace without epochs")
+        n = len(self.records[0].alphas)
+        arrays: dict[str, np.ndarray] = {}
+        for f in dataclasses.fields(EpochRecord):
+            values = [getattr(r, f.name) for r in self.records]
+            if f.name == "spectrum":
+                values = [np.full(n, np.nan) if v is None else v for v in values]
+            arrays[f"epochs/{f.name}"] = np.asarray(values, dtype=object if f.name in
+                                                     _TEXT_FIELDS else None)
+        attrs: dict[str, str | int | float] = {
+            "kind": TRACE_KIND, "trace_version": TRACE_VERSION, "method": self.method,
+            "seed": self.seed, "table": self.table, "table_sha256": self.table_sha256,
+            "space": self.space.to_json(), "config": json.dumps(dict(self.config), sort_keys=True),
+        }
+        write_arrays(path, arrays, attrs)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchTrace:
+        from nasbench_tools.table.hdf5 import read_arrays
+
+        arrays, attrs = read_arrays(path)
+        if attrs.get("kind") != TRACE_KIND:
+            raise TableFormatError(f"{str(path)!r} is not a nasbench-tools search trace")
+        if attrs.get("trace_version") != TRACE_VERSION:
+            raise TableFormatError(f"{str(path)!r} has trace version "
+                                   f"{attrs.get('trace_version')}; this code reads version 1")
+        columns = {f.name: arrays[f"epochs/{f.name}"] for f in dataclasses.fields(EpochRecord)}
+        records = tuple(
+            EpochRecord(**{name: _value(name, col[i]) for name, col in columns.items()})
+            for i in range(len(columns["epoch"]))
+        )
+        return cls(method=str(attrs["method"]), seed=int(attrs["seed"]),
+                   space=CellSpace.from_dict(json.loads(attrs["space"])), records=records,
+                   table=str(attrs["table"]), table_sha256=str(attrs["table_sha256"]),
+                   config=json.loads(attrs["config"]))
+
+
+def _value(name: str, raw: Any) -> Any:
+    if name == "spectrum":
+        return None if np.isnan(raw).all() else np.asarray(raw)
+    if name == "alphas":
+        return np.asarray(raw)
+    if name in _TEXT_FIELDS:
+        return str(raw)
+    if name in ("epoch", "arch", "alpha_updates"):
+        return int(raw)
+    return float(raw)
