@@ -31,8 +31,8 @@ def report(path: str) -> str:
     dead = dead_archs(bench)
     if len(dead):
         live = np.setdiff1d(np.arange(bench.n_archs), dead)
-        lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the head): tau "
-                     f"{seed_agreement(bench, archs=live).mean_tau:.3f}")
+        lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the "
+                     f"head): tau {seed_agreement(bench, archs=live).mean_tau:.3f}")
     lines.append("- mean test error by number of parameter-free ops (k, archs, error %): "
                  + "; ".join(f"{k}: {n} archs {e:.2f}" for k, n, e in facts.by_param_free))
     err = np.asarray(bench.query(np.arange(bench.n_archs), Metric.TEST_ERR))
