@@ -38,6 +38,17 @@ def _flat_grad(loss_fn: LossFn, params: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in grads])
 
 
+def _cat_grads(grads: Sequence[torch.Tensor | None], params: Sequence[torch.Tensor],
+               lead: tuple[int, ...] = ()) -> torch.Tensor:
+    """Per-parameter gradients flattened and concatenated on the last axis (``lead`` axes kept
+    in front); a parameter the loss does not use contributes zeros."""
+    return torch.cat([
+        torch.zeros(*lead, p.numel(), dtype=p.dtype, device=p.device) if r is None
+        else r.reshape(*lead, -1)
+        for r, p in zip(grads, params, strict=True)
+    ], dim=-1)
+
+
 def hessian_matrix(loss_fn: LossFn, params: Params, *, batched: bool = True) -> torch.Tensor:
     """Exact ``[n, n]`` Hessian by double back-propagation, symmetrised.
 
@@ -52,16 +63,12 @@ def hessian_matrix(loss_fn: LossFn, params: Params, *, batched: bool = True) -> 
     if batched:
         rows = torch.autograd.grad(g, plist, grad_outputs=eye, is_grads_batched=True,
                                    allow_unused=True)
-        parts = [torch.zeros(n, p.numel(), dtype=g.dtype, device=g.device) if r is None
-                 else r.reshape(n, -1) for r, p in zip(rows, plist, strict=True)]
-        h = torch.cat(parts, dim=1)
+        h = _cat_grads(rows, plist, (n,))
     else:
         h = torch.empty(n, n, dtype=g.dtype, device=g.device)
         for j in range(n):
             row = torch.autograd.grad(g[j], plist, retain_graph=True, allow_unused=True)
-            h[j] = torch.cat([torch.zeros(p.numel(), dtype=g.dtype, device=g.device)
-                              if r is None else r.reshape(-1)
-                              for r, p in zip(row, plist, strict=True)])
+            h[j] = _cat_grads(row, plist)
     return (0.5 * (h + h.T)).detach()
 
 
@@ -91,18 +98,16 @@ def _exact_top(loss_fn: LossFn, plist: list[torch.Tensor], tol: float) -> float:
 def _lanczos_top(loss_fn: LossFn, plist: list[torch.Tensor], tol: float) -> float:
     from scipy.sparse.linalg import LinearOperator, eigsh
 
+    n = sum(p.numel() for p in plist)
+    if n < 3:  # ARPACK needs k < n; tiny problems are cheaper exactly anyway
+        return _exact_top(loss_fn, plist, tol)
     g = _flat_grad(loss_fn, plist)
-    n = g.numel()
 
     def matvec(v: np.ndarray) -> np.ndarray:
         vt = torch.as_tensor(np.ravel(v), dtype=g.dtype, device=g.device)
         hv = torch.autograd.grad(g, plist, grad_outputs=vt, retain_graph=True, allow_unused=True)
-        return torch.cat([torch.zeros(p.numel(), dtype=g.dtype, device=g.device) if r is None
-                          else r.reshape(-1) for r, p in zip(hv, plist, strict=True)]
-                         ).detach().cpu().double().numpy()
+        return _cat_grads(hv, plist).detach().cpu().double().numpy()
 
-    if n < 3:  # ARPACK needs k < n; tiny problems are cheaper exactly anyway
-        return _exact_top(loss_fn, plist, tol)
     op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     v0 = np.ones(n) / np.sqrt(n)  # fixed start vector: deterministic result
     return float(eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
