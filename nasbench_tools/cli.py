@@ -72,10 +72,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_merge(args: argparse.Namespace) -> int:
     from nasbench_tools.build import merge_tables
+    from nasbench_tools.table import Status
 
     merged = merge_tables(args.inputs, args.out)
     print(f"{args.out}: merged {len(args.inputs)} tables, "
-          f"{int((merged.status == 2).sum())} runs done")
+          f"{int((merged.status == Status.DONE).sum())} runs done")
     return 0
 
 

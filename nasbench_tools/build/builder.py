@@ -99,18 +99,8 @@ def _check_existing_output(out: Path, header: dict[str, object]) -> None:
 
 
 def _norm(value: object) -> object:
-    import json
-
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, tuple):
-        value = list(value)
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
+    """`read_header` decodes JSON and gives seeds as a tuple; the build header has lists."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _adopt_table(out: Path, journal: Journal) -> None:
