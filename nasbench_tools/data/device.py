@@ -169,11 +169,12 @@ def _random_flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return torch.where(mask[:, None, None, None], x.flip(3), x)
 
 
-def _cutout(x: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+def _cutout(x: torch.Tensor, size: int, g: torch.Generator, prob: float = 1.0) -> torch.Tensor:
     """Zero a ``size x size`` square at a uniformly random centre per sample, clipped at borders.
 
     As in DARTS the centre is any pixel and the square spans ``[c - size//2, c - size//2 + size)``
-    (for even ``size`` exactly DARTS's ``[c - size/2, c + size/2)``).
+    (for even ``size`` exactly DARTS's ``[c - size/2, c + size/2)``). With ``prob < 1`` each
+    sample is cut with that probability (R-DARTS ramps it); ``prob == 1`` draws nothing extra.
     """
     n, _, h, w = x.shape
     cy = torch.randint(0, h, (n,), generator=g, device=x.device)
@@ -184,6 +185,9 @@ def _cutout(x: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
     in_rows = (ys >= y0[:, None]) & (ys < (y0 + size)[:, None])  # [N, H]
     in_cols = (xs >= x0[:, None]) & (xs < (x0 + size)[:, None])  # [N, W]
     hole = in_rows[:, :, None] & in_cols[:, None, :]  # [N, H, W]
+    if prob < 1.0:
+        cut = torch.rand(n, generator=g, device=x.device) < prob
+        hole = hole & cut[:, None, None]
     return x.masked_fill(hole[:, None], 0.0)
 
 
@@ -195,17 +199,23 @@ def augment(
     flip: bool = False,
     cutout: int = 0,
     fill: float | Sequence[float] = 0.0,
+    cutout_prob: float = 1.0,
 ) -> torch.Tensor:
     """Augment a batch ``[N, C, H, W]`` on its device: random crop, flip, cutout (in that order).
 
     ``crop_pad`` pads each side with ``fill`` (0, i.e. the mean colour of normalised data, or
     one value per channel such as ``DeviceData.pad_fill``) and crops back at a random offset;
-    ``flip`` mirrors half the samples; ``cutout`` zeros a square per sample. All randomness
+    ``flip`` mirrors half the samples; ``cutout`` zeros a square per sample (each sample with
+    probability ``cutout_prob``; 0 turns cutout off). All randomness
     comes from ``generator``, which must live on ``x``'s device. ``x`` is never modified; with
     everything off it is returned as is.
     """
     if crop_pad < 0 or cutout < 0:
         raise ConfigError(f"crop_pad and cutout must be >= 0, got {crop_pad} and {cutout}")
+    if not 0.0 <= cutout_prob <= 1.0:
+        raise ConfigError(f"cutout_prob must lie in [0, 1], got {cutout_prob}")
+    if cutout_prob == 0.0:
+        cutout = 0
     if not (crop_pad or flip or cutout):
         return x
     if x.ndim != 4:
@@ -220,5 +230,5 @@ def augment(
     if flip:
         x = _random_flip(x, generator)
     if cutout:
-        x = _cutout(x, cutout, generator)
+        x = _cutout(x, cutout, generator, cutout_prob)
     return x

@@ -121,11 +121,14 @@ class Cell(nn.Module):
         """Output of edge ``i`` on its source state ``h``; override to change drop-path.
 
         With ``weights`` (a supernet's per-edge op weights) the op is called as
-        ``op(h, weights)``. In training with ``drop_prob > 0`` every non-identity output is
-        passed through `drop_path`.
+        ``op(h, weights, drop_prob, generator)`` and applies drop-path to its candidates itself
+        (``drop_prob`` is 0 outside training). Otherwise, in training with ``drop_prob > 0``,
+        every non-identity output is passed through `drop_path`.
         """
         op = self.ops[i]
-        out = op(h) if weights is None else op(h, weights)
+        if weights is not None:
+            return op(h, weights, drop_prob if self.training else 0.0, generator)
+        out = op(h)
         if self.training and drop_prob > 0.0 and not isinstance(op, Identity):
             out = drop_path(out, drop_prob, generator)
         return out

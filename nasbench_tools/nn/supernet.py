@@ -25,8 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
-from nasbench_tools.nn.network import Cell, MacroNetwork
-from nasbench_tools.nn.ops import make_op
+from nasbench_tools.nn.network import Cell, MacroNetwork, drop_path
+from nasbench_tools.nn.ops import Identity, make_op
 from nasbench_tools.spaces.space import Arch, CellSpace, Edge
 
 RELAXATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -44,9 +44,17 @@ class MixedOp(nn.Module):
             make_op(name, channels, stride, affine=False, pool_bn=True) for name in edge.ops
         )
 
-    def forward(self, x: Tensor, weights: Tensor) -> Tensor:
-        return sum((w * op(x) for w, op in zip(weights, self.candidates, strict=True)),
-                   start=torch.zeros((), device=x.device, dtype=x.dtype))
+    def forward(self, x: Tensor, weights: Tensor, drop_prob: float = 0.0,
+                generator: torch.Generator | None = None) -> Tensor:
+        """With ``drop_prob > 0`` every candidate except the identity gets its own drop-path
+        mask (R-DARTS(DP), as in the reference search code)."""
+        total = torch.zeros((), device=x.device, dtype=x.dtype)
+        for w, op in zip(weights, self.candidates, strict=True):
+            out = w * op(x)
+            if drop_prob > 0.0 and not isinstance(op, Identity):
+                out = drop_path(out, drop_prob, generator)
+            total = total + out
+        return total
 
 
 class Supernet(MacroNetwork):

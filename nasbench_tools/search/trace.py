@@ -1,10 +1,11 @@
 """`SearchTrace`: the per-epoch record of one search, as frozen values; saved as HDF5.
 
 A trace is loadable without torch. Layout (trace version 1): root attributes ``kind``,
-``trace_version``, ``method``, ``seed``, ``table`` (path), ``table_sha256``, ``space`` (JSON)
-and ``config`` (JSON of every search setting); one dataset per `EpochRecord` field under
-``/epochs`` with the epoch as first axis (``alphas`` and ``spectrum`` are ``[epoch, n_alpha]``;
-NaN = not computed that epoch; ``genotype`` and ``events`` are strings).
+``trace_version``, ``method``, ``seed``, ``table`` (path), ``table_sha256``, ``space`` (JSON),
+``config`` (JSON of every search setting) and ``result_epoch``; one dataset per `EpochRecord`
+field under ``/epochs``, one row per trained epoch in training order (after a DARTS-ADA
+rollback epochs repeat with a higher ``iteration``); ``alphas`` and ``spectrum`` are
+``[row, n_alpha]``; NaN = not computed that epoch; ``genotype`` and ``events`` are strings.
 
     trace.save("traces/darts-s0.h5")
     SearchTrace.load("traces/darts-s0.h5").to_frame()
@@ -39,6 +40,9 @@ class EpochRecord:
     alphas: np.ndarray  # flat: concat(alpha_normal, alpha_reduce), row-major
     arch: int
     genotype: str
+    iteration: int = 1  # 1 + rollbacks before this epoch (DARTS-ADA)
+    train_loss: float = float("nan")
+    train_err: float = float("nan")
     test_err: float = float("nan")
     valid_err: float = float("nan")
     test_regret: float = float("nan")
@@ -48,13 +52,16 @@ class EpochRecord:
     discrete_loss: float = float("nan")
     discrete_err: float = float("nan")
     lambda_max: float = float("nan")
+    lambda_ci_low: float = float("nan")  # 95 % interval over Hessian batches (when > 1)
+    lambda_ci_high: float = float("nan")
     spectrum: np.ndarray | None = None
     alpha_grad_norm: float = float("nan")
     lr: float = float("nan")
     weight_decay: float = float("nan")
     drop_path: float = float("nan")
     alpha_updates: int = 0
-    wall_time: float = float("nan")
+    wall_time: float = float("nan")  # seconds of search (training) in this epoch
+    analysis_time: float = float("nan")  # seconds of evaluation, table look-ups and Hessian
     events: str = ""
 
     @property
@@ -82,6 +89,16 @@ class SearchTrace:
     table: str = ""
     table_sha256: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
+    result_epoch: int = -1  # the epoch whose architecture the search returns (-1: the last)
+
+    @property
+    def result(self) -> EpochRecord:
+        """The record of the returned architecture (the latest record of `result_epoch`)."""
+        if not self.records:
+            raise ConfigError("the trace has no epochs")
+        if self.result_epoch < 0:
+            return self.records[-1]
+        return next(r for r in reversed(self.records) if r.epoch == self.result_epoch)
 
     def to_frame(self) -> pd.DataFrame:
         """Long pandas DataFrame: one row per epoch, scalar fields plus the two gaps."""
@@ -111,6 +128,7 @@ class SearchTrace:
             "kind": TRACE_KIND, "trace_version": TRACE_VERSION, "method": self.method,
             "seed": self.seed, "table": self.table, "table_sha256": self.table_sha256,
             "space": self.space.to_json(), "config": json.dumps(dict(self.config), sort_keys=True),
+            "result_epoch": self.result_epoch,
         }
         write_arrays(path, arrays, attrs)
 
@@ -132,7 +150,7 @@ class SearchTrace:
         return cls(method=str(attrs["method"]), seed=int(attrs["seed"]),
                    space=CellSpace.from_dict(json.loads(attrs["space"])), records=records,
                    table=str(attrs["table"]), table_sha256=str(attrs["table_sha256"]),
-                   config=json.loads(attrs["config"]))
+                   config=json.loads(attrs["config"]), result_epoch=int(attrs["result_epoch"]))
 
 
 def _value(name: str, raw: Any) -> Any:
@@ -142,6 +160,6 @@ def _value(name: str, raw: Any) -> Any:
         return np.asarray(raw)
     if name in _TEXT_FIELDS:
         return str(raw)
-    if name in ("epoch", "arch", "alpha_updates"):
+    if name in ("epoch", "arch", "alpha_updates", "iteration"):
         return int(raw)
     return float(raw)

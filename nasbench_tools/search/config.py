@@ -1,0 +1,120 @@
+"""Search settings as one frozen value, with presets per dataset (METHOD §1.3, §11 item 13).
+
+The reference search (CIFAR-10, 25k/25k halves, batch 64, 50 epochs) makes ~390 architecture
+updates per epoch, ~19,500 in all. A small dataset at the same batch size makes a handful per
+epoch, too few for alpha to move, so a preset may fix ``steps_per_epoch``: the halves are then
+streamed with reshuffling (sampling with replacement across passes) for that many steps. Every
+trace records the update count per epoch.
+
+>>> cfg = get_search_config("digits")
+>>> cfg.epochs, cfg.batch_size, cfg.steps_per_epoch, cfg.order
+(50, 64, 80, 1)
+>>> get_search_config("digits", {"order": "2"}).order
+2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nasbench_tools.config import apply_overrides
+from nasbench_tools.exceptions import ConfigError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Every setting of one search; the network shape (layers, channels) comes from the table
+    unless set here. ``weight_decay`` and ``drop_path`` are the strategy's starting values."""
+
+    dataset: str
+    epochs: int = 50
+    batch_size: int = 64
+    steps_per_epoch: int | None = None  # None: one pass over half A per epoch
+    train_portion: float = 0.5
+    order: int = 1
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    arch_lr: float = 3e-4
+    arch_beta1: float = 0.5
+    arch_beta2: float = 0.999
+    arch_weight_decay: float = 1e-3
+    init_scale: float = 1e-3
+    layers: int | None = None
+    channels: int | None = None
+    cutout: int = 16  # cutout length when a strategy turns cutout on (R-DARTS(DP))
+    hessian_every: int = 1  # 0: never (the last epoch still gets one unless this is 0)
+    hessian_batches: int = 1
+    hessian_method: str = "exact"
+    bn_recalibration: int = 20  # split-A batches to re-estimate BN before the discrete eval
+    eval_batch_size: int = 256
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size", "threads", "hessian_batches"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"search {name}={getattr(self, name)} must be >= 1")
+        if self.order not in (1, 2):
+            raise ConfigError(f"search order={self.order} is not allowed; use 1 or 2")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"search steps_per_epoch={self.steps_per_epoch} must be >= 1")
+        if not 0.0 < self.train_portion < 1.0:
+            raise ConfigError(f"search train_portion={self.train_portion} must be in (0, 1)")
+        if self.hessian_every < 0 or self.bn_recalibration < 0 or self.cutout < 0:
+            raise ConfigError("search hessian_every, bn_recalibration and cutout must be >= 0")
+        if self.hessian_method not in ("exact", "lanczos"):
+            raise ConfigError(f"search hessian_method={self.hessian_method!r} is not allowed; "
+                              "use 'exact' or 'lanczos'")
+        if self.lr <= 0 or not 0 <= self.lr_min <= self.lr or self.arch_lr <= 0:
+            raise ConfigError("search needs lr > 0, 0 <= lr_min <= lr and arch_lr > 0")
+
+    def lr_at(self, epoch: int) -> float:
+        """Cosine from ``lr`` to ``lr_min`` over ``epochs``, indexed by the absolute epoch."""
+        return self.lr_min + 0.5 * (self.lr - self.lr_min) * (
+            1.0 + math.cos(math.pi * epoch / self.epochs))
+
+    def ramp(self, epoch: int) -> float:
+        """``epoch / (epochs - 1)``: the search's drop-path and cutout ramp (METHOD §7)."""
+        return epoch / (self.epochs - 1) if self.epochs > 1 else 1.0
+
+    def hessian_due(self, epoch: int) -> bool:
+        """Every ``hessian_every`` epochs from epoch 0, and at the last epoch."""
+        if self.hessian_every == 0:
+            return False
+        return epoch % self.hessian_every == 0 or epoch == self.epochs - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_PRESETS: dict[str, SearchConfig] = {
+    c.dataset: c
+    for c in (
+        # digits: halves of ~500 images give 8 batches a pass; 80 steps an epoch make 4,000
+        # alpha updates in 50 epochs (a fifth of the CIFAR-10 reference, in a few CPU minutes)
+        SearchConfig(dataset="digits", steps_per_epoch=80, cutout=3, bn_recalibration=8),
+        SearchConfig(dataset="fashion-mnist", cutout=8),
+        *(SearchConfig(dataset=name) for name in ("cifar10", "cifar10-jpeg", "cifar100", "svhn")),
+    )
+}
+
+
+def list_search_presets() -> list[str]:
+    return sorted(_PRESETS)
+
+
+def get_search_config(dataset: str, overrides: Mapping[str, Any] | None = None) -> SearchConfig:
+    """The search preset of ``dataset`` with typed ``overrides`` (TOML values or strings)."""
+    try:
+        base = _PRESETS[dataset]
+    except KeyError:
+        raise UnknownNameError("search preset for dataset", dataset, _PRESETS) from None
+    if overrides and "dataset" in overrides and overrides["dataset"] != dataset:
+        raise ConfigError("the dataset of a search is the table's; it cannot be overridden")
+    return apply_overrides(base, overrides) if overrides else base

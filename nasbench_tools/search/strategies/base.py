@@ -1,0 +1,72 @@
+"""The strategy surface: per-epoch settings and an end-of-epoch decision (DESIGN §4.5).
+
+A strategy never touches tensors. The engine asks it for the settings of each epoch
+(`EpochSettings`) and, after the epoch's analysis, for a `Decision`: go on, stop and return an
+earlier epoch's architecture (DARTS-ES), or roll the search back to an earlier epoch's saved
+state (DARTS-ADA). Every hook has a do-nothing default, so plain DARTS is almost empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from nasbench_tools.search.config import SearchConfig
+
+
+@dataclass(frozen=True)
+class EpochSettings:
+    """What one epoch trains with: weight lr and decay, drop-path probability, cutout."""
+
+    lr: float
+    weight_decay: float
+    drop_path: float = 0.0
+    cutout_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``action`` is ``"continue"``, ``"stop"`` (return the architecture of ``epoch``) or
+    ``"rollback"`` (restore the state saved at the end of ``epoch`` and go on from there);
+    ``event`` is the text logged in the trace."""
+
+    action: str = "continue"
+    epoch: int = -1
+    event: str = ""
+
+
+CONTINUE = Decision()
+
+
+class Strategy:
+    """Base class: DARTS with the config's constant weight decay and no drop-path or cutout."""
+
+    name: ClassVar[str] = ""
+    relaxation: ClassVar[str] = "softmax"
+    needs_snapshots: ClassVar[bool] = False
+    #: parameter name and the values a ``grid`` run sweeps (METHOD §7); empty: seeds only
+    grid: ClassVar[tuple[str, tuple[float, ...]]] = ("", ())
+
+    def __init__(self, config: SearchConfig) -> None:
+        self.config = config
+
+    def params(self) -> dict[str, Any]:
+        """The strategy's own hyper-parameters (stored in the trace)."""
+        return {}
+
+    def weight_decay(self, epoch: int) -> float:
+        return self.config.weight_decay
+
+    def settings(self, epoch: int) -> EpochSettings:
+        return EpochSettings(lr=self.config.lr_at(epoch), weight_decay=self.weight_decay(epoch))
+
+    def needs_hessian(self, epoch: int) -> bool:
+        """Whether the dominant eigenvalue must be computed at the end of ``epoch``."""
+        return self.config.hessian_due(epoch)
+
+    def on_epoch_end(self, epoch: int, lambda_max: float) -> Decision:
+        """Called after each epoch with its dominant eigenvalue (NaN when not computed)."""
+        return CONTINUE
+
+    def on_rollback(self, epoch: int) -> None:
+        """The engine restored the state saved at the end of ``epoch``."""
