@@ -110,6 +110,74 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_overrides(args: argparse.Namespace) -> dict[str, object]:
+    from nasbench_tools.config import parse_assignments
+
+    overrides: dict[str, object] = dict(parse_assignments(args.set or []))
+    for flag, key in (("epochs", "epochs"), ("order", "order"), ("hessian_every", "hessian_every")):
+        if getattr(args, flag) is not None:
+            overrides[key] = getattr(args, flag)
+    return overrides
+
+
+def _epoch_line(r) -> str:  # type: ignore[no-untyped-def]
+    lam = f"{r.lambda_max:.4f}" if r.lambda_max == r.lambda_max else "-"
+    line = (f"epoch {r.epoch:3d}  arch {r.arch:4d}  regret {r.test_regret:6.2f}  "
+            f"lambda_max {lam:>7s}  gap {r.gap_err:6.2f} %  one-shot {r.oneshot_err:5.2f} %")
+    return line + (f"  [{r.events}]" if r.events else "")
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from nasbench_tools.config import parse_assignments
+    from nasbench_tools.exceptions import ConfigError
+    from nasbench_tools.search.engine import run_search
+
+    out = Path(args.out or f"traces/{args.method}-s{args.seed}.h5")
+    if out.exists():
+        raise ConfigError(f"trace {str(out)!r} already exists; remove it or choose another --out")
+    from tqdm import tqdm
+
+    overrides = _search_overrides(args)
+    with tqdm(desc=f"{args.method} seed {args.seed}", unit="epoch", disable=args.no_progress,
+              total=None, leave=False) as bar:
+        def report(record) -> None:  # type: ignore[no-untyped-def]
+            bar.update(1)
+            bar.write(_epoch_line(record))
+
+        trace = run_search(args.method, args.table, seed=args.seed, device=args.device,
+                           overrides=overrides, params=parse_assignments(args.param or []),
+                           callback=report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trace.save(out)
+    r = trace.result
+    print(f"{out}: {args.method} returned epoch {r.epoch}: arch {r.arch} ({r.genotype}), "
+          f"test error {r.test_err:.2f} %, regret {r.test_regret:.2f}")
+    return 0
+
+
+def _cmd_grid(args: argparse.Namespace) -> int:
+    from nasbench_tools.build import parse_seeds
+    from nasbench_tools.config import parse_assignments
+    from nasbench_tools.search.grid import run_grid
+
+    values = None
+    if args.values:
+        from nasbench_tools.exceptions import ConfigError
+
+        try:
+            values = [float(v) for v in args.values.split(",")]
+        except ValueError:
+            raise ConfigError(f"--values must be numbers separated by commas, got "
+                              f"{args.values!r}") from None
+    summary = run_grid(args.method, args.table, seeds=parse_seeds(args.seeds),
+                       out_dir=args.out or f"traces/{args.method}", values=values,
+                       params=parse_assignments(args.param or []),
+                       overrides=_search_overrides(args), device=args.device, jobs=args.jobs,
+                       scheduler=args.scheduler, progress=print)
+    print(summary.format())
+    return 0
+
+
 def _int(text: str, flag: str) -> int:
     from nasbench_tools.exceptions import ConfigError
 
@@ -138,6 +206,35 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_build)
 
 
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    for name, text in (("search", "replay one DARTS variant on a table"),
+                       ("grid", "run a method over its grid x seeds; select by valid error")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--table", required=True, help="table file, e.g. data/t81-digits.h5")
+        p.add_argument("--method", default="darts",
+                       help="darts, darts-es, darts-ada, rdarts-l2 or rdarts-dp (darts)")
+        p.add_argument("--epochs", type=int, help="search epochs (dataset preset: 50)")
+        p.add_argument("--order", type=int, help="1 (first order) or 2 (unrolled)")
+        p.add_argument("--hessian-every", type=int, help="epochs between eigenvalues (1)")
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="search setting override (see SearchConfig)")
+        p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                       help="method parameter, e.g. weight_decay=2.7e-3")
+        if name == "search":
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--out", help="trace file to write (traces/<method>-s<seed>.h5)")
+            p.add_argument("--no-progress", action="store_true", help="no progress bar")
+            p.set_defaults(func=_cmd_search)
+        else:
+            p.add_argument("--seeds", default="0,1,2", help="e.g. 0,1,2 or 0-4 (0,1,2)")
+            p.add_argument("--values", help="grid values, comma separated (the method's grid)")
+            p.add_argument("--jobs", type=int, default=1, help="local worker processes (1)")
+            p.add_argument("--scheduler", help="address of a Dask scheduler, tcp://HOST:PORT")
+            p.add_argument("--out", help="folder for the traces (traces/<method>)")
+            p.set_defaults(func=_cmd_grid)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasbench-tools", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list datasets and their protocol presets").set_defaults(
         func=_cmd_datasets)
     _add_build(sub)
+    _add_search(sub)
     p = sub.add_parser("merge", help="combine shard tables into one")
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)

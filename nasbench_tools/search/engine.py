@@ -190,7 +190,8 @@ class SupernetRunner:
         lam = ci_lo = ci_hi = float("nan")
         spectrum = None
         if hessian:
-            h = alpha_hessian(self.net, self._hessian_batches(), shift=self.config.arch_weight_decay,
+            h = alpha_hessian(self.net, self._hessian_batches(),
+                              shift=self.config.arch_weight_decay,
                               method=self.config.hessian_method, drop_prob=settings.drop_path,
                               generator=self.analysis_gen)
             lam, ci_lo, ci_hi, spectrum = h.lambda_max, h.ci_low, h.ci_high, h.spectrum

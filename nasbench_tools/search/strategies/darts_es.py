@@ -25,7 +25,8 @@ class EigenvalueMonitor:
         if every < 1:
             raise ConfigError(f"early-stopping every={every} must be >= 1")
         self.every, self.last_epoch = every, last_epoch
-        self.rule = dict(window=window, lag=lag, factor=factor, start_epoch=start_epoch)
+        self.rule: dict[str, Any] = dict(window=window, lag=lag, factor=factor,
+                                         start_epoch=start_epoch)
         self.epochs: list[int] = []
         self.values: list[float] = []
 
