@@ -133,8 +133,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from nasbench_tools.search.engine import run_search
 
     out = Path(args.out or f"traces/{args.method}-s{args.seed}.h5")
-    if out.exists():
-        raise ConfigError(f"trace {str(out)!r} already exists; remove it or choose another --out")
+    if out.exists() and not args.overwrite:
+        raise ConfigError(f"trace {str(out)!r} already exists; choose another --out or pass "
+                          "--overwrite")
     from tqdm import tqdm
 
     overrides = _search_overrides(args)
@@ -224,6 +225,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         if name == "search":
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--out", help="trace file to write (traces/<method>-s<seed>.h5)")
+            p.add_argument("--overwrite", action="store_true",
+                           help="replace an existing trace (written atomically at the end)")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
             p.set_defaults(func=_cmd_search)
         else:

@@ -34,8 +34,10 @@ def _as_list(params: Params) -> list[torch.Tensor]:
 
 def _flat_grad(loss_fn: LossFn, params: list[torch.Tensor]) -> torch.Tensor:
     loss = loss_fn(*params)
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-    return torch.cat([g.reshape(-1) for g in grads])
+    # a parameter the loss does not use (e.g. alpha_normal of a net with only reduction
+    # cells) has zero gradient and zero Hessian rows and columns
+    grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
+    return _cat_grads(grads, params)
 
 
 def _cat_grads(grads: Sequence[torch.Tensor | None], params: Sequence[torch.Tensor],

@@ -104,3 +104,14 @@ def test_unknown_method() -> None:
     x = torch.zeros(2, requires_grad=True)
     with pytest.raises(UnknownNameError, match="lanczos"):
         dominant_eigenvalue(lambda v: (v**2).sum(), x, method="power")
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_an_unused_parameter_gets_zero_rows(batched: bool) -> None:
+    """E.g. alpha_normal of a network whose cells are all reduction cells."""
+    a = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    unused = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    h = hessian_matrix(lambda x, _: (x ** 4).sum(), [a, unused], batched=batched)
+    expected = torch.zeros(5, 5, dtype=torch.float64)
+    expected[0, 0], expected[1, 1] = 12.0, 48.0
+    assert torch.equal(h, expected)

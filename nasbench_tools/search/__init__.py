@@ -1,4 +1,7 @@
-"""DARTS replay on tables. For now: the DARTS-ES stopping rule as a pure function.
+"""DARTS replay on tables: the engine, its strategies, traces and the DARTS-ES rule.
+
+``run_search`` and ``run_grid`` import torch when first used; traces and the stopping rule
+do not need it, so logged searches can be analysed anywhere.
 
 >>> from nasbench_tools.search import early_stop
 >>> epochs = list(range(0, 50, 2))
@@ -7,6 +10,25 @@
 (32, 20, 2.8)
 """
 
-from nasbench_tools.search.early_stop import EarlyStop, early_stop, local_averages
+from __future__ import annotations
 
-__all__ = ["EarlyStop", "early_stop", "local_averages"]
+from typing import Any
+
+from nasbench_tools.search.config import SearchConfig, get_search_config
+from nasbench_tools.search.early_stop import EarlyStop, early_stop, local_averages
+from nasbench_tools.search.trace import EpochRecord, SearchTrace
+
+__all__ = ["EarlyStop", "EpochRecord", "SearchConfig", "SearchTrace", "early_stop",
+           "get_search_config", "local_averages", "run_grid", "run_search"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_search":
+        from nasbench_tools.search.engine import run_search
+
+        return run_search
+    if name == "run_grid":
+        from nasbench_tools.search.grid import run_grid
+
+        return run_grid
+    raise AttributeError(f"module 'nasbench_tools.search' has no attribute {name!r}")
