@@ -1,0 +1,158 @@
+"""Train a group of (arch, seed) tasks of one seed as one fused network (`FusedNetwork`).
+
+Every model starts from the weights its separate run would start from (built under the same
+``init_seed(seed, arch)``), sees the same batches in the same order (the seed's data stream,
+common to all architectures: common random numbers) and is updated by the same SGD rule with
+its own gradient clipping, so a fused run equals the separate runs up to floating-point
+reassociation. Drop-path masks (when the protocol uses drop-path) are drawn per model and
+sample, but not in the order the separate runs draw them.
+
+>>> from nasbench_tools.spaces import get_space
+>>> from nasbench_tools.train import get_protocol
+>>> from nasbench_tools.train.task import Task
+>>> space, protocol = get_space("t81"), get_protocol("digits", "quick", {"epochs": 1})
+>>> results = train_fused(space, [Task(0, 0), Task(80, 0)], protocol, device="cpu")
+>>> [(r.arch, r.status.name) for r in results]
+[(0, 'DONE'), (80, 'DONE')]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nasbench_tools.data.device import DeviceData, augment
+from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.nn import count_flops, count_params
+from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
+from nasbench_tools.runtime import torch_threads
+from nasbench_tools.spaces import CellSpace
+from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
+from nasbench_tools.train.protocol import Protocol
+from nasbench_tools.train.result import RunResult
+from nasbench_tools.train.seeding import data_seed, init_seed
+from nasbench_tools.train.task import Task
+
+
+def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every model, ``[B, K, classes]`` and ``[B]`` -> ``[K]`` (batch mean)."""
+    n, k, _ = logits.shape
+    return F.cross_entropy(logits.permute(0, 2, 1), y[:, None].expand(n, k),
+                           reduction="none").mean(0)
+
+
+def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
+                device: str = "cpu", data: DeviceData | None = None) -> list[RunResult]:
+    """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``."""
+    from nasbench_tools.train.trainer import _build, device_data
+
+    seeds = {t.seed for t in tasks}
+    if len(seeds) != 1:
+        raise ConfigError(f"a fused group trains one seed, got seeds {sorted(seeds)}")
+    seed = seeds.pop()
+    data = data if data is not None else device_data(protocol, device)
+    dev = torch.device(device)
+    nets = []
+    forks = [dev] if dev.type == "cuda" else []
+    for t in tasks:
+        with torch.random.fork_rng(devices=forks, device_type=dev.type):
+            torch.manual_seed(init_seed(seed, t.arch))
+            nets.append(_build(space, space.arch(t.arch), protocol, data).to(dev))
+    shape = (data.in_channels, data.image_size, data.image_size)
+    sizes = [(count_params(n), count_flops(n, shape)) for n in nets]
+    model = FusedNetwork(nets)
+    del nets
+    curves = [{m: np.full(protocol.epochs, np.nan, dtype=np.float32) for m in STORED_METRICS}
+              for _ in tasks]
+    failed: dict[int, str] = {}
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(data_seed(seed))
+    with torch.random.fork_rng(devices=forks, device_type=dev.type), \
+            torch_threads(protocol.threads):  # thread count changes the float reductions
+        torch.manual_seed(init_seed(seed, space.size))  # drop-path masks (no arch has this id)
+        _fit(model, data, protocol, gen, curves, failed)
+    return [
+        RunResult(arch=t.arch, seed=seed, status=Status.FAILED if i in failed else Status.DONE,
+                  metrics=curves[i], n_params=sizes[i][0], flops=sizes[i][1],
+                  reason=failed.get(i, ""), device=device)
+        for i, t in enumerate(tasks)
+    ]
+
+
+def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.Generator,
+         curves: list[dict[Metric, np.ndarray]], failed: dict[int, str]) -> None:
+    optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
+                                weight_decay=protocol.weight_decay)
+    blocks = model.model_blocks()
+    for epoch in range(protocol.epochs):
+        start = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = protocol.lr_at(epoch)
+        loss, acc = _train_epoch(model, optimizer, blocks, data, protocol, gen, epoch)
+        evals = [evaluate_fused(model, x, y, protocol.eval_batch_size)
+                 for x, y in ((data.x_valid, data.y_valid), (data.x_test, data.y_test))]
+        seconds = (time.perf_counter() - start) / model.k  # the group's time, per model
+        for i, c in enumerate(curves):
+            if i in failed:
+                continue
+            if not math.isfinite(float(loss[i])):
+                failed[i] = f"non-finite training loss ({float(loss[i])}) in epoch {epoch}"
+                continue
+            c[Metric.TRAIN_LOSS][epoch], c[Metric.TRAIN_ACC][epoch] = loss[i], acc[i]
+            c[Metric.VALID_LOSS][epoch], c[Metric.VALID_ACC][epoch] = evals[0][0][i], \
+                evals[0][1][i]
+            c[Metric.TEST_LOSS][epoch], c[Metric.TEST_ACC][epoch] = evals[1][0][i], \
+                evals[1][1][i]
+            c[Metric.EPOCH_TIME][epoch] = seconds
+
+
+def _train_epoch(model: FusedNetwork, optimizer: torch.optim.Optimizer,
+                 blocks: list[tuple[torch.nn.Parameter, torch.Tensor]], data: DeviceData,
+                 protocol: Protocol, gen: torch.Generator, epoch: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch exactly as the separate trainer's, for every model at once."""
+    model.train()
+    x_all, y_all = data.x_train, data.y_train
+    n = len(y_all)
+    order = torch.randperm(n, generator=gen, device=y_all.device)
+    drop = protocol.drop_prob_at(epoch)
+    total = torch.zeros(model.k, device=y_all.device, dtype=torch.float64)
+    correct = torch.zeros(model.k, device=y_all.device, dtype=torch.long)
+    for start in range(0, n, protocol.batch_size):
+        idx = order[start:start + protocol.batch_size]
+        if len(idx) < 2:  # as the separate trainer: batch norm needs two samples
+            continue
+        x = augment(x_all[idx], gen, crop_pad=protocol.crop_pad, flip=protocol.flip,
+                    cutout=protocol.cutout, fill=data.pad_fill)
+        y = y_all[idx]
+        logits, aux = model(x, drop_prob=drop)
+        losses = per_model_loss(logits, y)
+        if aux is not None:
+            losses = losses + protocol.aux_weight * per_model_loss(aux, y)
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        clip_per_model(blocks, model.k, protocol.grad_clip)
+        optimizer.step()
+        total += losses.detach().double() * len(idx)
+        correct += (logits.detach().argmax(2) == y[:, None]).sum(0)
+    return (total / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+
+@torch.no_grad()
+def evaluate_fused(model: FusedNetwork, x: torch.Tensor, y: torch.Tensor, batch_size: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean cross-entropy and accuracy of every model (eval mode) on ``(x, y)``: ``[K]`` each."""
+    model.eval()
+    total = torch.zeros(model.k, device=y.device, dtype=torch.float64)
+    correct = torch.zeros(model.k, device=y.device, dtype=torch.long)
+    for start in range(0, len(y), batch_size):
+        logits, _ = model(x[start:start + batch_size])
+        yb = y[start:start + batch_size]
+        total += per_model_loss(logits, yb).double() * len(yb)
+        correct += (logits.argmax(2) == yb[:, None]).sum(0)
+    return (total / len(y)).cpu().numpy(), (correct.double() / len(y)).cpu().numpy()
