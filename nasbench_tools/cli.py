@@ -65,7 +65,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = build_table(space, protocol, seeds, out, jobs=args.jobs, scheduler=args.scheduler,
                           shard=shard, device=args.device, group_size=args.group_size,
-                          data_root=args.data_root, progress=not args.no_progress)
+                          data_root=args.data_root, progress=not args.no_progress,
+                          fuse=None if args.fuse == "auto" else _int(args.fuse, "--fuse", "auto"))
     print(summary.line())
     return 0
 
@@ -100,7 +101,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     bench = Benchmark.open(args.table)
     arch = bench.space.resolve(args.arch)
-    seed: int | str = "mean" if args.seed == "mean" else _int(args.seed, "--seed")
+    seed: int | str = "mean" if args.seed == "mean" else _int(args.seed, "--seed", "mean")
     print(f"arch {arch}: {bench.space.genotype(bench.space.arch(arch))}")
     for metric in (Metric.TRAIN_ERR, Metric.VALID_ERR, Metric.TEST_ERR):
         value = bench.query(arch, metric, epoch=args.epoch, seed=seed)
@@ -179,13 +180,14 @@ def _cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int(text: str, flag: str) -> int:
+def _int(text: str, flag: str, word: str = "") -> int:
     from nasbench_tools.exceptions import ConfigError
 
     try:
         return int(text)
     except ValueError:
-        raise ConfigError(f"{flag} must be an integer or 'mean', got {text!r}") from None
+        also = f" or {word!r}" if word else ""
+        raise ConfigError(f"{flag} must be an integer{also}, got {text!r}") from None
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -201,6 +203,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", help="i/n: build only shard i of n (merge them afterwards)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
     p.add_argument("--group-size", type=int, default=1, help="tasks per worker call (1)")
+    p.add_argument("--fuse", default="auto",
+                   help="train K archs of a seed as one fused network; auto: all on a GPU, "
+                        "1 (off) on the CPU")
     p.add_argument("--data-root", help="directory (or file) holding the dataset")
     p.add_argument("--out", help="output table (data/<space>-<dataset>.h5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

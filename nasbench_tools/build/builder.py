@@ -21,7 +21,7 @@ from nasbench_tools.build.executor import run_groups
 from nasbench_tools.build.journal import Journal
 from nasbench_tools.build.lock import output_lock
 from nasbench_tools.build.plan import WHOLE, Shard, make_plan
-from nasbench_tools.exceptions import BuildMismatchError
+from nasbench_tools.exceptions import BuildMismatchError, ConfigError
 from nasbench_tools.runtime import resolve_device
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.table.hdf5 import read_header, read_table, write_table
@@ -52,8 +52,14 @@ def build_table(
     space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
     jobs: int = 1, scheduler: str | None = None, shard: Shard = WHOLE, device: str = "auto",
     group_size: int = 1, data_root: str | None = None, progress: bool = True,
+    fuse: int | None = 1,
 ) -> BuildSummary:
-    """Build (or resume) the table ``out``; see the module docstring."""
+    """Build (or resume) the table ``out``; see the module docstring.
+
+    ``fuse=K > 1`` trains up to K architectures of one seed as one fused network per worker
+    call (`nasbench_tools.train.fused_trainer`); ``None`` picks K = all architectures of the
+    space on a GPU and 1 (no fusion) on the CPU. ``group_size`` applies without fusion.
+    """
     t0 = time.perf_counter()
     out = Path(out)
     header = output_header(space, protocol, seeds, shard)
@@ -65,11 +71,13 @@ def build_table(
         plan = make_plan(space.size, seeds, shard=shard)
         todo = [t for t in plan if (t.arch, t.seed) not in journal.results]
         resumed = len(plan) - len(todo)
-        groups = [todo[i:i + group_size] for i in range(0, len(todo), max(group_size, 1))]
+        k = resolve_fuse(fuse, device, space.size)
+        groups = fused_groups(todo, k) if k > 1 else \
+            [todo[i:i + group_size] for i in range(0, len(todo), max(group_size, 1))]
         journal.append_start(todo)
         bar = _progress(len(plan), resumed, out.name, progress)
         for results in run_groups(groups, space, protocol, device=device, jobs=jobs,
-                                  scheduler=scheduler, data_root=data_root):
+                                  scheduler=scheduler, data_root=data_root, fuse=k > 1):
             for r in results:
                 journal.append_result(r)
             bar.update(len(results))
@@ -82,6 +90,24 @@ def build_table(
     return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
                         failed=statuses.count(Status.FAILED), resumed=resumed,
                         computed=len(todo), wall_seconds=time.perf_counter() - t0)
+
+
+def resolve_fuse(fuse: int | None, device: str, n_archs: int) -> int:
+    """The fused group size: ``None`` -> every arch on a GPU, 1 on the CPU."""
+    if fuse is None:
+        return n_archs if device.startswith("cuda") else 1
+    if fuse < 1:
+        raise ConfigError(f"--fuse must be >= 1 (1: no fusion), got {fuse}")
+    return fuse
+
+
+def fused_groups(tasks: list[Task], k: int) -> list[list[Task]]:
+    """Tasks of one seed in chunks of at most ``k``, in plan order (every model of a fused
+    group sees its seed's data order)."""
+    by_seed: dict[int, list[Task]] = {}
+    for t in tasks:
+        by_seed.setdefault(t.seed, []).append(t)
+    return [ts[i:i + k] for ts in by_seed.values() for i in range(0, len(ts), k)]
 
 
 def _check_existing_output(out: Path, header: dict[str, object]) -> None:

@@ -24,19 +24,26 @@ R = TypeVar("R")
 
 
 def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, device: str,
-              data_root: str | None) -> list[RunResult]:
-    """Worker entry point (importable by name, so loky and Dask workers can unpickle it)."""
-    from nasbench_tools.train.trainer import train_group
+              data_root: str | None, fuse: bool = False) -> list[RunResult]:
+    """Worker entry point (importable by name, so loky and Dask workers can unpickle it).
+    ``fuse=True`` trains the group (tasks of one seed) as one fused network."""
+    from nasbench_tools.train.trainer import device_data, train_group
 
-    return train_group(tasks, space, protocol, device=device, data_root=data_root)
+    if not fuse:
+        return train_group(tasks, space, protocol, device=device, data_root=data_root)
+    from nasbench_tools.train.fused_trainer import train_fused
+
+    data = device_data(protocol, device, data_root=data_root)
+    return train_fused(space, tasks, protocol, device=device, data=data)
 
 
 def run_groups(
     groups: Sequence[Sequence[Task]], space: CellSpace, protocol: Protocol, *, device: str,
     jobs: int = 1, scheduler: str | None = None, data_root: str | None = None,
+    fuse: bool = False,
 ) -> Iterator[list[RunResult]]:
     """Yield the results of every group, in completion order."""
-    calls = [(list(group), space, protocol, device, data_root) for group in groups]
+    calls = [(list(group), space, protocol, device, data_root, fuse) for group in groups]
     yield from map_unordered(run_group, calls, jobs=jobs, scheduler=scheduler)
 
 

@@ -68,10 +68,11 @@ def _fuse_conv(convs: Sequence[nn.Conv2d], shared_input: bool) -> nn.Conv2d:
     c = convs[0]
     k = len(convs)
     groups = c.groups if shared_input else c.groups * k
-    fused = nn.Conv2d(c.in_channels * (1 if shared_input else k), c.out_channels * k,
-                      c.kernel_size, stride=c.stride, padding=c.padding,  # type: ignore[arg-type]
-                      dilation=c.dilation, groups=groups, bias=c.bias is not None,
-                      device=c.weight.device, dtype=c.weight.dtype)
+    kh, kw = c.kernel_size
+    fused = nn.Conv2d(c.in_channels * (1 if shared_input else k), c.out_channels * k, (kh, kw),
+                      stride=c.stride, padding=c.padding,  # type: ignore[arg-type]
+                      dilation=(c.dilation[0], c.dilation[1]), groups=groups,
+                      bias=c.bias is not None, device=c.weight.device, dtype=c.weight.dtype)
     with torch.no_grad():
         fused.weight.copy_(torch.cat([m.weight for m in convs]))
         if fused.bias is not None:
@@ -148,7 +149,8 @@ class FusedEdge(nn.Module):
                                   dtype=x.dtype)
                 out5 = out5 * torch.bernoulli(keep, generator=generator) / (1.0 - drop_prob)
             outs.append(out5)
-        merged = outs[0] if len(outs) == 1 else torch.cat(outs, 1).index_select(1, self.inverse)
+        inverse: Tensor = self.inverse  # type: ignore[assignment]
+        merged = outs[0] if len(outs) == 1 else torch.cat(outs, 1).index_select(1, inverse)
         return merged.reshape(n, -1, merged.shape[3], merged.shape[4])
 
 
