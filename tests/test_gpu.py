@@ -35,3 +35,42 @@ def test_workers_share_one_gpu(tmp_path: Path) -> None:
     assert (table.status == Status.DONE).all()
     assert np.isfinite(table.metrics[Metric.TEST_ACC]).all()
     assert table.attrs["device"] == "cuda"
+
+
+def test_fused_network_on_cuda_equals_separate_networks() -> None:
+    import torch
+
+    from nasbench_tools.nn import Network
+    from nasbench_tools.nn.fused import FusedNetwork
+
+    space = get_space("t81")
+    nets = [Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3,
+                    channels=4).cuda().double() for a in (0, 40, 80, 13)]
+    fused = FusedNetwork(nets).train()
+    x = torch.randn(8, 1, 8, 8, device="cuda", dtype=torch.float64)
+    out = fused(x)[0]
+    for k, net in enumerate(nets):
+        assert torch.allclose(out[:, k], net.train()(x)[0], atol=1e-10)
+
+
+def test_fused_build_on_cuda(tmp_path: Path) -> None:
+    out = tmp_path / "fused.h5"
+    build_table(get_space("t81"), PROTOCOL, (0,), out, device="cuda", progress=False, fuse=None)
+    table = read_table(out)
+    assert (table.status == Status.DONE).all() and table.attrs["device"] == "cuda"
+
+
+def test_search_on_cuda() -> None:
+    import dataclasses
+
+    from conftest import synthetic_t81_data
+
+    from nasbench_tools.search.engine import run_search
+    from nasbench_tools.table import Benchmark
+
+    data = dataclasses.replace(synthetic_t81_data(), dataset="digits",
+                               protocol=get_protocol("digits", "quick").to_dict())
+    trace = run_search("darts-es", Benchmark(data), device="cuda",
+                       overrides={"epochs": 2, "steps_per_epoch": 3, "order": 2})
+    assert trace.config["device"] == "cuda"
+    assert all(np.isfinite(r.lambda_max) for r in trace.records)

@@ -169,3 +169,12 @@ def test_recalibrated_bn_matches_batch_statistics() -> None:
         recalibrate_bn(net, [x])
         eval_out = net.eval()(x)[0]
     assert torch.allclose(train_out, eval_out, rtol=0.02, atol=0.02)
+
+
+def test_hessian_with_running_statistics(trace: SearchTrace, bench: Benchmark) -> None:
+    evald = run_search("darts", bench, seed=0, device="cpu",
+                       overrides={**TINY, "epochs": 1, "hessian_bn": "eval"})
+    first = evald.records[0]
+    assert np.array_equal(first.alphas, trace.records[0].alphas)  # the search is unchanged
+    assert math.isfinite(first.lambda_max) and first.lambda_max != trace.records[0].lambda_max
+    assert evald.config["hessian"].startswith("eval-mode BN")

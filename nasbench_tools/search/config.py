@@ -52,6 +52,7 @@ class SearchConfig:
     hessian_every: int = 1  # 0: never (the last epoch still gets one unless this is 0)
     hessian_batches: int = 1
     hessian_method: str = "exact"
+    hessian_bn: str = "train"  # "train": batch statistics (reference); "eval": running ones
     bn_recalibration: int = 20  # split-A batches to re-estimate BN before the discrete eval
     eval_batch_size: int = 256
     threads: int = 1
@@ -71,6 +72,9 @@ class SearchConfig:
         if self.hessian_method not in ("exact", "lanczos"):
             raise ConfigError(f"search hessian_method={self.hessian_method!r} is not allowed; "
                               "use 'exact' or 'lanczos'")
+        if self.hessian_bn not in ("train", "eval"):
+            raise ConfigError(f"search hessian_bn={self.hessian_bn!r} is not allowed; "
+                              "use 'train' or 'eval'")
         if self.lr <= 0 or not 0 <= self.lr_min <= self.lr or self.arch_lr <= 0:
             raise ConfigError("search needs lr > 0, 0 <= lr_min <= lr and arch_lr > 0")
 

@@ -197,7 +197,7 @@ class SupernetRunner:
             h = alpha_hessian(self.net, self._hessian_batches(),
                               shift=self.config.arch_weight_decay,
                               method=self.config.hessian_method, drop_prob=settings.drop_path,
-                              generator=self.analysis_gen)
+                              generator=self.analysis_gen, bn_mode=self.config.hessian_bn)
             lam, ci_lo, ci_hi, spectrum = h.lambda_max, h.ci_low, h.ci_high, h.spectrum
         alphas = torch.cat([a.detach().reshape(-1) for a in self.alphas]).double().cpu().numpy()
         stats = self._epoch_stats
@@ -295,8 +295,8 @@ def run_search(
         "protocol": dict(bench.protocol), "split_sizes": [len(runner.ya), len(runner.yb)],
         "bn_discrete": f"recalibrated on {config.bn_recalibration} split-A batches, eval mode",
         "oneshot": "eval-mode BN, split B in a fixed class-mixed order",
-        "hessian": f"train-mode BN, {config.hessian_batches} split-B batch(es), the first is "
-                   "the epoch's last", "environment": environment(),
+        "hessian": f"{config.hessian_bn}-mode BN, {config.hessian_batches} split-B batch(es), "
+                   "the first is the epoch's last", "environment": environment(),
     }
     return SearchTrace(
         method=strategy.name, seed=seed, space=bench.space, records=tuple(records),

@@ -71,10 +71,13 @@ class HessianResult:
 
 
 def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, shift: float,
-                  method: str, drop_prob: float, generator: torch.Generator) -> HessianResult:
+                  method: str, drop_prob: float, generator: torch.Generator,
+                  bn_mode: str = "train") -> HessianResult:
     """Dominant eigenvalue of ``H = mean_b hess_alpha L_val(b) + shift * I`` (METHOD §4).
 
-    Train-mode BN as in the reference; ``exact`` also returns the whole spectrum. With more than
+    ``bn_mode="train"`` (the reference) uses batch statistics and keeps drop-path on;
+    ``"eval"`` uses the running statistics and no drop-path. ``exact`` also returns the whole
+    spectrum. With more than
     one batch the interval is mean +- 1.96 standard errors of the per-batch eigenvalues.
     """
     alphas = net.arch_parameters()
@@ -84,7 +87,7 @@ def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, sh
     try:
         net.set_generator(generator)
         with preserved_buffers(net):
-            net.train()
+            net.train(bn_mode == "train")
             for x_in, y in batches:
                 # vmap (batched HVPs) rejects a 1-channel batch whose strides look channels-last
                 x = x_in.clone(memory_format=torch.contiguous_format)
