@@ -178,3 +178,14 @@ def test_hessian_with_running_statistics(trace: SearchTrace, bench: Benchmark) -
     assert np.array_equal(first.alphas, trace.records[0].alphas)  # the search is unchanged
     assert math.isfinite(first.lambda_max) and first.lambda_max != trace.records[0].lambda_max
     assert evald.config["hessian"].startswith("eval-mode BN")
+
+
+def test_plot_trace_draws_three_panels(trace: SearchTrace) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasbench_tools.search.plots import plot_trace
+
+    axes = plot_trace(trace)
+    assert len(axes) == 3 and len(axes[0].lines) >= 2
+    assert "returns epoch 2" in axes[0].get_title()
