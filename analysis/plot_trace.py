@@ -11,10 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from nasbench_tools.search import SearchTrace  # noqa: E402
-from nasbench_tools.search.plots import plot_trace  # noqa: E402
+from nasbench_tools.search import SearchTrace
+from nasbench_tools.search.plots import plot_trace
 
 
 def main(argv: list[str]) -> None:
