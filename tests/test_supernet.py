@@ -40,6 +40,28 @@ def test_discretize_round_trips_through_the_table_id() -> None:
     assert space.arch(space.index(arch)) == arch
 
 
+def test_darts_parse_ignores_none_and_keeps_the_top_two_edges() -> None:
+    """METHOD §12.5: 'none' is never chosen while another op exists; a node with three inputs
+    keeps the two strongest (the third becomes 'none')."""
+    from nasbench_tools.spaces import CellSpace, dense_edges
+
+    space = CellSpace(name="two-node", edges=dense_edges(["none", "skip_connect",
+                                                           "sep_conv_3x3"], nodes=2),
+                      nodes=2, multiplier=2)
+    net = Supernet(space, in_channels=1, n_classes=10, layers=3, channels=4, init_scale=0.0)
+    normal = net.alphas["normal"]  # rows: 0->2, 1->2, 0->3, 1->3, 2->3
+    with torch.no_grad():
+        normal[:, 0] = 5.0            # 'none' dominates every edge ...
+        normal[0, 1] = 1.0            # ... but the parse leaves it out
+        normal[2] = torch.tensor([5.0, 3.0, 0.0])   # node 3: edge 2 strongest,
+        normal[3] = torch.tensor([5.0, 0.0, 2.0])   # edge 3 second,
+        normal[4] = torch.tensor([5.0, 1.0, 0.0])   # edge 4 dropped
+    ops = net.discretize().ops[:5]
+    names = [space.edges[k].ops[o] for k, o in enumerate(ops)]
+    # edge 1 ties skip and sep at 0 (after leaving out 'none'): the first op wins
+    assert names == ["skip_connect", "skip_connect", "skip_connect", "sep_conv_3x3", "none"]
+
+
 def test_one_hot_ignores_alpha_and_restores() -> None:
     net = small().eval()
     x = torch.randn(4, 1, 8, 8)

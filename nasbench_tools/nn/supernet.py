@@ -103,11 +103,33 @@ class Supernet(MacroNetwork):
         return [weights[self._rows[k][0]][self._rows[k][1]] for k in cell.edge_ids]
 
     def discretize(self) -> Arch:
-        """The architecture of the per-edge argmax of alpha (a table row of the space)."""
-        ops = []
-        for k in range(self.space.n_edges):
+        """The DARTS genotype rule (METHOD §1.4) as a table row of the space.
+
+        On every edge the op of largest weight, leaving out ``none`` (ties: the first op).
+        A node with more than two incoming edges keeps the two whose best non-``none`` weight
+        is largest; its other edges get ``none`` when they offer it (otherwise they keep their
+        op, since the table has no way to drop an edge). Per-edge op lists are indexed by the
+        global edge id.
+        """
+        weights = {c: w.detach() for c, w in self.mixing_weights().items()}
+        ops: list[int] = []
+        strength: list[float] = []
+        for k, edge in enumerate(self.space.edges):
             cell, row = self._rows[k]
-            ops.append(int(torch.argmax(self.alphas[cell][row]).item()))
+            w = weights[cell][row]
+            keep = [i for i, name in enumerate(edge.ops) if name != "none"] or \
+                list(range(len(edge.ops)))
+            best = max(keep, key=lambda i: (float(w[i]), -i))
+            ops.append(best)
+            strength.append(float(w[best]))
+        for cell in self.space.cells:
+            for node in {e.node for e in self.space.edges if e.cell == cell}:
+                into = [k for k, e in enumerate(self.space.edges)
+                        if e.cell == cell and e.node == node]
+                ranked = sorted(into, key=lambda k: (-strength[k], k))
+                for k in ranked[2:]:
+                    if "none" in self.space.edges[k].ops:
+                        ops[k] = self.space.edges[k].ops.index("none")
         return Arch(tuple(ops))
 
     @contextlib.contextmanager
