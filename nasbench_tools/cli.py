@@ -283,7 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nasbench-tools: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("nasbench-tools: interrupted; re-run the same command to resume", file=sys.stderr)
+        hint = "; re-run the same command to resume" if args.command in ("build-table", "grid") \
+            else ""
+        print(f"nasbench-tools: interrupted{hint}", file=sys.stderr)
         return 130
 
 

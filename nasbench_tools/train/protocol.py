@@ -30,6 +30,11 @@ class Protocol:
     Split sizes are in images: ``n_valid`` is a stratified hold-out of the official training
     split; ``n_test`` is used only by datasets without an official test split (digits), where the
     test split is a second stratified hold-out; ``n_train=None`` trains on all the rest.
+
+    Randomness: the batch order and augmentation of a run depend on its table seed only, so
+    every architecture of one seed sees the same batches (common random numbers across
+    architectures; each seed has its own order), and the initial weights on (seed, arch); see
+    `nasbench_tools.train.seeding`. Fused and unfused builds share this.
     """
 
     dataset: str
