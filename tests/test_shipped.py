@@ -12,7 +12,12 @@ from nasbench_tools.table.validate import validate_table
 from nasbench_tools.train import get_protocol
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SHIPPED = {"t81-digits.h5": "t81", "t81-none-digits.h5": "t81-none"}
+#: file -> (space, dataset, protocol preset, number of seeds)
+SHIPPED = {
+    "t81-digits.h5": ("t81", "digits", "standard", 3),
+    "t81-none-digits.h5": ("t81-none", "digits", "standard", 3),
+    "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 2),
+}
 
 
 @pytest.fixture(scope="module", params=sorted(SHIPPED))
@@ -27,12 +32,12 @@ def test_validates_clean(shipped: tuple[Path, Benchmark]) -> None:
     assert report.ok, report.format()
 
 
-def test_is_the_standard_digits_protocol_with_three_seeds(shipped: tuple[Path, Benchmark]
-                                                          ) -> None:
+def test_is_the_documented_protocol(shipped: tuple[Path, Benchmark]) -> None:
     path, bench = shipped
-    assert bench.space.name == SHIPPED[path.name]
-    assert bench.n_archs == 81 and len(bench.seeds) >= 3
-    assert dict(bench.protocol) == get_protocol("digits", "standard").to_dict()
+    space, dataset, preset, n_seeds = SHIPPED[path.name]
+    assert bench.space.name == space and bench.dataset == dataset
+    assert bench.n_archs == 81 and len(bench.seeds) == n_seeds
+    assert dict(bench.protocol) == get_protocol(dataset, preset).to_dict()
     assert (bench.data.status == Status.DONE).all()
 
 
