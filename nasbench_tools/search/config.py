@@ -2,13 +2,15 @@
 
 The reference search (CIFAR-10, 25k/25k halves, batch 64, 50 epochs) makes ~390 architecture
 updates per epoch, ~19,500 in all. A small dataset at the same batch size makes a handful per
-epoch, too few for alpha to move, so a preset may fix ``steps_per_epoch``: the halves are then
-streamed with reshuffling (sampling with replacement across passes) for that many steps. Every
-trace records the update count per epoch.
+epoch, too few for alpha to move. So an epoch is one pass over half A but at least
+``min_steps_per_epoch`` steps (80: 4,000 updates in 50 epochs, a fifth of the reference, which
+digits runs in a few CPU minutes); ``steps_per_epoch`` fixes the count outright. The halves are
+streamed with reshuffling (sampling with replacement across passes). Every trace records the
+update count per epoch.
 
 >>> cfg = get_search_config("digits")
->>> cfg.epochs, cfg.batch_size, cfg.steps_per_epoch, cfg.order
-(50, 64, 80, 1)
+>>> cfg.epochs, cfg.batch_size, cfg.steps(n_a=498), cfg.steps(n_a=25_000), cfg.order
+(50, 64, 80, 390, 1)
 >>> get_search_config("digits", {"order": "2"}).order
 2
 """
@@ -33,7 +35,8 @@ class SearchConfig:
     dataset: str
     epochs: int = 50
     batch_size: int = 64
-    steps_per_epoch: int | None = None  # None: one pass over half A per epoch
+    steps_per_epoch: int | None = None  # None: one pass over half A, >= min_steps_per_epoch
+    min_steps_per_epoch: int = 80
     train_portion: float = 0.5
     order: int = 1
     lr: float = 0.025
@@ -65,6 +68,8 @@ class SearchConfig:
             raise ConfigError(f"search order={self.order} is not allowed; use 1 or 2")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError(f"search steps_per_epoch={self.steps_per_epoch} must be >= 1")
+        if self.min_steps_per_epoch < 1:
+            raise ConfigError(f"search min_steps_per_epoch={self.min_steps_per_epoch} must be >= 1")
         if not 0.0 < self.train_portion < 1.0:
             raise ConfigError(f"search train_portion={self.train_portion} must be in (0, 1)")
         if self.hessian_every < 0 or self.bn_recalibration < 0 or self.cutout < 0:
@@ -83,6 +88,12 @@ class SearchConfig:
         return self.lr_min + 0.5 * (self.lr - self.lr_min) * (
             1.0 + math.cos(math.pi * epoch / self.epochs))
 
+    def steps(self, n_a: int) -> int:
+        """Alpha (and weight) steps per epoch for a half A of ``n_a`` images."""
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch
+        return max(self.min_steps_per_epoch, n_a // min(self.batch_size, n_a))
+
     def ramp(self, epoch: int) -> float:
         """``epoch / (epochs - 1)``: the search's drop-path and cutout ramp (METHOD §7)."""
         return epoch / (self.epochs - 1) if self.epochs > 1 else 1.0
@@ -100,9 +111,8 @@ class SearchConfig:
 _PRESETS: dict[str, SearchConfig] = {
     c.dataset: c
     for c in (
-        # digits: halves of ~500 images give 8 batches a pass; 80 steps an epoch make 4,000
-        # alpha updates in 50 epochs (a fifth of the CIFAR-10 reference, in a few CPU minutes)
-        SearchConfig(dataset="digits", steps_per_epoch=80, cutout=3, bn_recalibration=8),
+        # digits: halves of ~500 images give 7 batches a pass, so the 80-step minimum applies
+        SearchConfig(dataset="digits", cutout=3, bn_recalibration=8),
         SearchConfig(dataset="fashion-mnist", cutout=8),
         *(SearchConfig(dataset=name) for name in ("cifar10", "cifar10-jpeg", "cifar100", "svhn")),
     )

@@ -121,7 +121,7 @@ class SupernetRunner:
                                       weight_decay=config.arch_weight_decay)
         self.stream_a = BatchStream(len(self.ya), config.batch_size, self.gen)
         self.stream_b = BatchStream(len(self.yb), config.batch_size, self.gen)
-        self.steps = config.steps_per_epoch or max(1, len(self.ya) // config.batch_size)
+        self.steps = config.steps(len(self.ya))
         eval_order = torch.randperm(len(self.yb), generator=self.analysis_gen, device=self.dev)
         self.xb_eval, self.yb_eval = self.xb[eval_order], self.yb[eval_order]  # class-mixed
         self.last_b: tuple[Tensor, Tensor] | None = None
