@@ -115,9 +115,9 @@ def _search_overrides(args: argparse.Namespace) -> dict[str, object]:
     from nasbench_tools.config import parse_assignments
 
     overrides: dict[str, object] = dict(parse_assignments(args.set or []))
-    for flag, key in (("epochs", "epochs"), ("order", "order"), ("hessian_every", "hessian_every")):
-        if getattr(args, flag) is not None:
-            overrides[key] = getattr(args, flag)
+    for key in ("epochs", "order", "hessian_every"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
     return overrides
 
 

@@ -96,7 +96,7 @@ def run_grid(
     if not grid_values:
         grid_values = [None]
     bench = Benchmark.open(table)
-    get_search_config(bench.dataset, overrides)  # bad overrides fail before any work
+    config = get_search_config(bench.dataset, overrides)  # bad overrides fail before any work
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = {(v, s): out / _run_name(method, parameter, v, s) for v in grid_values for s in seeds}
@@ -104,7 +104,7 @@ def run_grid(
     for (v, s), path in plan.items():
         if not path.exists():
             run_params = {**(params or {}), **({parameter: v} if v is not None else {})}
-            make_strategy(method, get_search_config(bench.dataset, overrides), run_params)
+            make_strategy(method, config, run_params)  # bad parameters fail before any work
             calls.append((method, str(table), s, run_params, dict(overrides or {}), device))
     for seed, run_params, trace in map_unordered(search_worker, calls, jobs=jobs,
                                                  scheduler=scheduler):

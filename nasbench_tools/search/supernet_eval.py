@@ -98,7 +98,8 @@ def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, sh
                 if method == "exact":
                     h = hessian_matrix(loss_fn, alphas).double()
                     mats.append(h)
-                    per_batch.append(float(eigenvalues(h)[-1]) + shift)
+                    if len(batches) > 1:  # per-batch values only feed the interval
+                        per_batch.append(float(eigenvalues(h)[-1]) + shift)
                 else:
                     per_batch.append(dominant_eigenvalue(loss_fn, alphas, method=method,
                                                          shift=shift))

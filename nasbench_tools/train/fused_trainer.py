@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nasbench_tools.data.device import DeviceData, augment
+from nasbench_tools.data.device import DeviceData
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.nn import count_flops, count_params
 from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
@@ -37,6 +37,7 @@ from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
 from nasbench_tools.train.seeding import data_seed, init_seed
 from nasbench_tools.train.task import Task
+from nasbench_tools.train.trainer import _build, device_data, train_batches
 
 
 def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -49,8 +50,6 @@ def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
                 device: str = "cpu", data: DeviceData | None = None) -> list[RunResult]:
     """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``."""
-    from nasbench_tools.train.trainer import _build, device_data
-
     seeds = {t.seed for t in tasks}
     if len(seeds) != 1:
         raise ConfigError(f"a fused group trains one seed, got seeds {sorted(seeds)}")
@@ -117,19 +116,11 @@ def _train_epoch(model: FusedNetwork, optimizer: torch.optim.Optimizer,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """One epoch exactly as the separate trainer's, for every model at once."""
     model.train()
-    x_all, y_all = data.x_train, data.y_train
-    n = len(y_all)
-    order = torch.randperm(n, generator=gen, device=y_all.device)
+    n = len(data.y_train)
     drop = protocol.drop_prob_at(epoch)
-    total = torch.zeros(model.k, device=y_all.device, dtype=torch.float64)
-    correct = torch.zeros(model.k, device=y_all.device, dtype=torch.long)
-    for start in range(0, n, protocol.batch_size):
-        idx = order[start:start + protocol.batch_size]
-        if len(idx) < 2:  # as the separate trainer: batch norm needs two samples
-            continue
-        x = augment(x_all[idx], gen, crop_pad=protocol.crop_pad, flip=protocol.flip,
-                    cutout=protocol.cutout, fill=data.pad_fill)
-        y = y_all[idx]
+    total = torch.zeros(model.k, device=data.y_train.device, dtype=torch.float64)
+    correct = torch.zeros(model.k, device=data.y_train.device, dtype=torch.long)
+    for x, y in train_batches(data, protocol, gen):
         logits, aux = model(x, drop_prob=drop)
         losses = per_model_loss(logits, y)
         if aux is not None:
@@ -138,7 +129,7 @@ def _train_epoch(model: FusedNetwork, optimizer: torch.optim.Optimizer,
         losses.sum().backward()
         clip_per_model(blocks, model.k, protocol.grad_clip)
         optimizer.step()
-        total += losses.detach().double() * len(idx)
+        total += losses.detach().double() * len(y)
         correct += (logits.detach().argmax(2) == y[:, None]).sum(0)
     return (total / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
 

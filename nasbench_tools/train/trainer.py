@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -139,22 +139,29 @@ def _fit(model: Network, data: DeviceData, protocol: Protocol, gen: torch.Genera
         curves[Metric.EPOCH_TIME][epoch] = time.perf_counter() - start
 
 
-def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceData,
-                 protocol: Protocol, gen: torch.Generator, epoch: int) -> tuple[float, float]:
-    model.train()
+def train_batches(data: DeviceData, protocol: Protocol, gen: torch.Generator
+                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of augmented training batches in the seed's order (shared by the separate
+    and the fused trainer, so both draw the same random numbers in the same order)."""
     x_all, y_all = data.x_train, data.y_train
-    n = len(y_all)
-    order = torch.randperm(n, generator=gen, device=y_all.device)
-    drop = protocol.drop_prob_at(epoch)
-    total_loss = torch.zeros((), device=y_all.device)
-    correct = torch.zeros((), device=y_all.device, dtype=torch.long)
-    for start in range(0, n, protocol.batch_size):
+    order = torch.randperm(len(y_all), generator=gen, device=y_all.device)
+    for start in range(0, len(y_all), protocol.batch_size):
         idx = order[start:start + protocol.batch_size]
         if len(idx) < 2:  # batch norm needs two samples; at most one image is skipped
             continue
         x = augment(x_all[idx], gen, crop_pad=protocol.crop_pad, flip=protocol.flip,
                     cutout=protocol.cutout, fill=data.pad_fill)
-        y = y_all[idx]
+        yield x, y_all[idx]
+
+
+def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceData,
+                 protocol: Protocol, gen: torch.Generator, epoch: int) -> tuple[float, float]:
+    model.train()
+    n = len(data.y_train)
+    drop = protocol.drop_prob_at(epoch)
+    total_loss = torch.zeros((), device=data.y_train.device)
+    correct = torch.zeros((), device=data.y_train.device, dtype=torch.long)
+    for x, y in train_batches(data, protocol, gen):
         logits, aux = model(x, drop_prob=drop)
         loss = F.cross_entropy(logits, y)
         if aux is not None:
@@ -163,7 +170,7 @@ def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceD
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip)
         optimizer.step()
-        total_loss += loss.detach() * len(idx)
+        total_loss += loss.detach() * len(y)
         correct += (logits.detach().argmax(1) == y).sum()
     mean_loss = float(total_loss) / n
     if not math.isfinite(mean_loss):
