@@ -3,7 +3,9 @@
 Counts model-images per second of the training step (forward, backward, per-model gradient
 clipping, SGD with momentum and weight decay) on synthetic data, after one warm-up step. The
 separate row times every ninth architecture (0, 9, ..., 72; all three ops occur) and reports
-their aggregate rate; a fused row runs the first K architectures as one `FusedNetwork`.
+their aggregate rate; a fused row runs the first K architectures as one `FusedNetwork` (their
+ids form a product grid, so edges slice the model axis; ``--gathers`` also times the gather
+path on the same models).
 
     python benchmarks/bench_fused.py --device cpu --size 8 --layers 5 --channels 8 --batch 64
     python benchmarks/bench_fused.py --device cuda --size 32 --in-channels 3 --layers 8 \\
@@ -62,6 +64,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gathers", action="store_true",
+                    help="also time each fused group with gathers instead of grid slices")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -94,19 +98,22 @@ def main() -> None:
     rows = [("separate, one model at a time", args.batch, f"{separate:,.0f}", "1.00x")]
     xf, yf = batch(args.fused_batch or args.batch)
     for k in (int(v) for v in args.groups.split(",")):
-        fused = FusedNetwork([net(a) for a in range(k)]).train()
-        opt = torch.optim.SGD(fused.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
-        blocks = fused.model_blocks()
+        for slicing in (True, False) if args.gathers else (True,):
+            fused = FusedNetwork([net(a) for a in range(k)], slicing=slicing).train()
+            opt = torch.optim.SGD(fused.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
+            blocks = fused.model_blocks()
 
-        def fused_step(fused: FusedNetwork = fused, opt: torch.optim.SGD = opt,
-                       blocks: list = blocks, k: int = k) -> None:  # type: ignore[type-arg]
-            opt.zero_grad(set_to_none=True)
-            per_model_loss(fused(xf)[0], yf).sum().backward()
-            clip_per_model(blocks, k, 5.0)
-            opt.step()
+            def fused_step(fused: FusedNetwork = fused, opt: torch.optim.SGD = opt,
+                           blocks: list = blocks, k: int = k) -> None:  # type: ignore[type-arg]
+                opt.zero_grad(set_to_none=True)
+                per_model_loss(fused(xf)[0], yf).sum().backward()
+                clip_per_model(blocks, k, 5.0)
+                opt.step()
 
-        r = rate(fused_step, k * len(yf), args.steps, args.repeats, dev)
-        rows.append((f"fused, K = {k}", len(yf), f"{r:,.0f}", f"{r / separate:.2f}x"))
+            r = rate(fused_step, k * len(yf), args.steps, args.repeats, dev)
+            how = f"grid {'x'.join(map(str, fused.grid))} slices" if fused.grid else "gathers"
+            rows.append((f"fused, K = {k}, {how}", len(yf), f"{r:,.0f}",
+                         f"{r / separate:.2f}x"))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
         (platform.processor() or platform.machine())
     print(f"device {name}, torch {torch.__version__}, {args.threads} thread(s); t81, "

@@ -163,10 +163,12 @@ def test_fused_build_is_valid_and_close_to_the_unfused_one(reference: TableData,
     fused = build(tmp_path / "fused.h5", fuse=3)  # groups of 3, 2, 3, 2 (tasks of one seed)
     assert validate_table(tmp_path / "fused.h5").ok
     np.testing.assert_array_equal(fused.status, reference.status)
-    # float reassociation noise, grown over 32 SGD steps: losses within 0.5 %, a few labels
+    # fp32 noise grown over 32 SGD steps. Its size, measured on this very build: the unfused
+    # trainer with 2 threads instead of 1 differs by up to 1.1 % in loss and 3 points in
+    # accuracy (300 images); the fused build by up to 0.2 % and 2.3 points.
     for m in STORED_METRICS:
         if m.deterministic:
-            tol = {"atol": 0.01} if m.value.endswith("_acc") else {"rtol": 5e-3, "atol": 1e-4}
+            tol = {"atol": 0.05} if m.value.endswith("_acc") else {"rtol": 2e-2, "atol": 1e-4}
             np.testing.assert_allclose(fused.metrics[m], reference.metrics[m], **tol)
 
 

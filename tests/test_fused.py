@@ -89,10 +89,48 @@ def test_auxiliary_head_and_cell_concat_fuse_exactly() -> None:
         assert ref_aux is not None and torch.allclose(aux[:, k], ref_aux, atol=1e-10)
 
 
+def test_fused_fp32_gradients_are_as_close_to_fp64_as_separate_ones() -> None:
+    """On real digits batches the CPU backend's fp32 convolution backward is off by up to
+    ~5e-4 (relative, gradient norm) against fp64; the fused network (pointwise convolutions as
+    matmul) must not be worse than the separate networks, measured against fp64."""
+    import copy
+
+    from nasbench_tools.train.seeding import data_seed, init_seed
+    from nasbench_tools.train.trainer import _build, device_data, train_batches
+
+    space = get_space("t81")
+    protocol = get_protocol("digits", "quick", {"n_train": 192})
+    data = device_data(protocol, "cpu")
+    archs = CASES["t81"]
+    nets = []
+    for a in archs:
+        torch.manual_seed(init_seed(1, a))
+        nets.append(_build(space, space.arch(a), protocol, data))
+    x, y = next(iter(train_batches(data, protocol, torch.Generator().manual_seed(data_seed(1)))))
+
+    def norms(model: torch.nn.Module, xx: torch.Tensor) -> np.ndarray:
+        model.zero_grad()
+        if isinstance(model, FusedNetwork):
+            per_model_loss(model.train()(xx)[0], y).sum().backward()
+            return clip_per_model(model.model_blocks(), model.k, 1e30).numpy()
+        F.cross_entropy(model.train()(xx)[0], y).backward()
+        return np.array([torch.nn.utils.clip_grad_norm_(model.parameters(), 1e30).item()])
+
+    exact = np.concatenate([norms(copy.deepcopy(n).double(), x.double()) for n in nets])
+    separate = np.concatenate([norms(n, x) for n in nets])
+    fused = FusedNetwork(nets)
+    fused_exact = norms(copy.deepcopy(fused).double(), x.double())
+    np.testing.assert_allclose(fused_exact, exact, rtol=1e-12)
+    err_fused = np.abs(norms(fused, x) / exact - 1)
+    err_separate = np.abs(separate / exact - 1)
+    assert np.all(err_fused <= err_separate + 1e-6), (err_fused, err_separate)
+
+
 def test_fused_training_equals_separate_training() -> None:
-    """Same init, batches, schedule and per-model clipping as the separate trainer. Over a few
-    steps the runs agree to float precision; over many, fp32 reassociation noise grows as it
-    does between two thread counts of the separate trainer (see data/README.md)."""
+    """Same init, batches, schedule and per-model clipping as the separate trainer. The bound
+    is not reassociation noise: the separate fp32 trainer's own gradients are off by up to
+    ~5e-4 against fp64 on these batches (test above), and over 6 steps that difference grows
+    to ~2e-3 in the loss, as between two thread counts of the separate trainer (data/README)."""
     space = get_space("t81")
     protocol = get_protocol("digits", "quick", {"epochs": 2, "n_train": 192})
     tasks = [Task(a, 1) for a in CASES["t81"]]
@@ -102,7 +140,7 @@ def test_fused_training_equals_separate_training() -> None:
         assert (s.arch, s.seed, s.status, s.n_params, s.flops) == \
             (f.arch, f.seed, f.status, f.n_params, f.flops)
         for m in (Metric.TRAIN_LOSS, Metric.VALID_LOSS, Metric.TEST_LOSS):
-            np.testing.assert_allclose(f.metrics[m], s.metrics[m], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(f.metrics[m], s.metrics[m], rtol=3e-3, atol=1e-5)
         for m in (Metric.TRAIN_ACC, Metric.VALID_ACC, Metric.TEST_ACC):
             np.testing.assert_allclose(f.metrics[m], s.metrics[m], atol=0.01)
 
@@ -112,3 +150,56 @@ def test_a_group_of_two_seeds_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="one seed"):
         train_fused(get_space("t81"), [Task(0, 0), Task(1, 1)], get_protocol("digits", "quick"))
+
+
+@pytest.mark.parametrize("archs", [tuple(range(81)), tuple(range(27, 54)), (0, 1, 2, 9, 10, 11)])
+def test_grid_slicing_equals_gathers(archs: tuple[int, ...]) -> None:
+    """All 81 archs (3x3x3x3), a shard fixing edge 3 (1x3x3x3) and a 2x3 subgrid: the sliced
+    and the gathered network give the same logits bit for bit, and the same gradients up to
+    the order in which autograd sums the contributions of a tensor's consumers."""
+    space = get_space("t81")
+    nets = []
+    for a in archs:
+        torch.manual_seed(a)
+        nets.append(Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3,
+                            channels=2).double())
+    sliced, gathered = FusedNetwork(nets), FusedNetwork(nets, slicing=False)
+    assert sliced.grid is not None and gathered.grid is None
+    x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.arange(4)
+    for net in (sliced, gathered):
+        per_model_loss(net.train()(x)[0], y).sum().backward()
+    assert torch.equal(sliced(x)[0], gathered(x)[0])
+    for (name, p), q in zip(sliced.named_parameters(), gathered.parameters(), strict=True):
+        assert p.grad is not None and q.grad is not None
+        assert torch.allclose(p.grad, q.grad, rtol=0, atol=1e-12), name
+
+
+def test_a_non_grid_subset_falls_back_to_gathers() -> None:
+    space = get_space("t81")
+    nets = [Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3, channels=2)
+            for a in (0, 1, 5, 80)]
+    fused = FusedNetwork(nets)
+    assert fused.grid is None
+    x = torch.randn(2, 1, 8, 8)
+    for k, net in enumerate(nets):
+        assert torch.allclose(fused.eval()(x)[0][:, k], net.eval()(x)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_pointwise_matmul_equals_grouped_convolution(stride: int) -> None:
+    from nasbench_tools.nn.fused import FusedPointwise
+
+    convs = [torch.nn.Conv2d(3, 5, 1, stride=stride, bias=False).double() for _ in range(4)]
+    fused = FusedPointwise(convs)
+    grouped = torch.nn.Conv2d(12, 20, 1, stride=stride, groups=4, bias=False).double()
+    with torch.no_grad():
+        grouped.weight.copy_(fused.weight)
+    x = torch.randn(2, 12, 7, 7, dtype=torch.float64, requires_grad=True)
+    a, b = fused(x), grouped(x)
+    assert a.shape == b.shape == (2, 20, 4 if stride == 2 else 7, 4 if stride == 2 else 7)
+    assert torch.allclose(a, b, atol=1e-12)
+    ga = torch.autograd.grad(a.square().sum(), (x, fused.weight))
+    gb = torch.autograd.grad(b.square().sum(), (x, grouped.weight))
+    for u, v in zip(ga, gb, strict=True):
+        assert torch.allclose(u, v, atol=1e-10)

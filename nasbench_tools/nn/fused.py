@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -38,6 +39,7 @@ from torch import Tensor, nn
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.nn.network import AuxiliaryHead, Cell, Network
 from nasbench_tools.nn.ops import FactorizedReduce, Identity, Zero
+from nasbench_tools.spaces import Arch, CellSpace
 
 _CHANNELWISE = (nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten, Identity,
                 Zero)
@@ -64,9 +66,12 @@ def fuse_modules(mods: Sequence[nn.Module], *, shared_input: bool = False) -> nn
     raise ConfigError(f"cannot fuse a {type(first).__name__} op; build without --fuse")
 
 
-def _fuse_conv(convs: Sequence[nn.Conv2d], shared_input: bool) -> nn.Conv2d:
+def _fuse_conv(convs: Sequence[nn.Conv2d], shared_input: bool) -> nn.Module:
     c = convs[0]
     k = len(convs)
+    if (not shared_input and c.kernel_size == (1, 1) and c.groups == 1 and c.bias is None
+            and c.padding == (0, 0) and c.dilation == (1, 1) and c.stride[0] == c.stride[1]):
+        return FusedPointwise(convs)
     groups = c.groups if shared_input else c.groups * k
     kh, kw = c.kernel_size
     fused = nn.Conv2d(c.in_channels * (1 if shared_input else k), c.out_channels * k, (kh, kw),
@@ -94,6 +99,34 @@ def _fuse_bn(bns: Sequence[nn.BatchNorm2d]) -> nn.BatchNorm2d:
     return fused
 
 
+class FusedPointwise(nn.Module):
+    """K bias-free 1x1 convolutions (stride s) as one batched matrix multiply.
+
+    A grouped 1x1 convolution over the concatenated channels computes the same thing, but is
+    several times slower than ``matmul`` on CPU (and, per the probes of issue 5, with cuDNN).
+    The weight keeps the grouped convolution's shape ``[K * c_out, c_in, 1, 1]``, so the model
+    blocks of its dim 0 are the same.
+    """
+
+    def __init__(self, convs: Sequence[nn.Conv2d]) -> None:
+        super().__init__()
+        c = convs[0]
+        self.k, self.c_in, self.stride = len(convs), c.in_channels, c.stride[0]
+        self.weight = nn.Parameter(torch.cat([m.weight.detach() for m in convs]).clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = self.stride
+        if s != 1:
+            x = x[:, :, ::s, ::s]
+        n, _, h, w = x.shape
+        out = torch.matmul(self.weight.view(self.k, -1, self.c_in),
+                           x.reshape(n, self.k, self.c_in, h * w))
+        return out.view(n, -1, h, w)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, c_in={self.c_in}, stride={self.stride}"
+
+
 class FusedFactorizedReduce(nn.Module):
     """`FactorizedReduce` of K models: the two branch outputs are interleaved per model."""
 
@@ -117,7 +150,10 @@ class FusedFactorizedReduce(nn.Module):
 class FusedEdge(nn.Module):
     """One edge of K cells: a kernel per op over the models that chose it."""
 
-    def __init__(self, ops: Sequence[nn.Module], names: Sequence[str]) -> None:
+    def __init__(self, ops: Sequence[nn.Module], names: Sequence[str],
+                 grid: tuple[tuple[int, ...], int] | None = None) -> None:
+        """``grid = (shape, axis)``: the models form the product grid ``shape`` (C order) and
+        this edge's op varies along ``axis`` (see `product_grid`); ``None``: gather."""
         super().__init__()
         self.k = len(ops)
         groups: dict[str, list[int]] = {}
@@ -125,6 +161,13 @@ class FusedEdge(nn.Module):
             groups.setdefault(name, []).append(model)
         self.names = tuple(groups)
         self.members = tuple(tuple(v) for v in groups.values())
+        self.grid = grid if grid is not None and len(self.members) > 1 else None
+        if self.grid is not None:
+            shape, axis = self.grid
+            cells = torch.arange(self.k).view(shape).movedim(axis, 0)
+            if shape[axis] != len(self.members) or any(
+                    tuple(cells[i].flatten().tolist()) != m for i, m in enumerate(self.members)):
+                raise ConfigError(f"the {self.k} models are not the product grid {shape}")
         self.ops = nn.ModuleList(fuse_modules([ops[m] for m in v]) for v in self.members)
         for i, v in enumerate(self.members):
             self.register_buffer(f"index_{i}", torch.tensor(v, dtype=torch.long),
@@ -136,10 +179,13 @@ class FusedEdge(nn.Module):
     def forward(self, x: Tensor, drop_prob: float, generator: torch.Generator | None) -> Tensor:
         n, _, h, w = x.shape
         x5 = x.view(n, self.k, -1, h, w)
+        grid = self.grid
         outs = []
         for i, (op, members) in enumerate(zip(self.ops, self.members, strict=True)):
             if len(members) == self.k:
                 sub = x
+            elif grid is not None:  # the models of op i are one slice of the grid
+                sub = x.view(n, *grid[0], -1, h, w).select(1 + grid[1], i).reshape(n, -1, h, w)
             else:
                 sub = x5.index_select(1, getattr(self, f"index_{i}")).reshape(n, -1, h, w)
             out = op(sub)
@@ -149,14 +195,23 @@ class FusedEdge(nn.Module):
                                   dtype=x.dtype)
                 out5 = out5 * torch.bernoulli(keep, generator=generator) / (1.0 - drop_prob)
             outs.append(out5)
-        inverse: Tensor = self.inverse  # type: ignore[assignment]
-        merged = outs[0] if len(outs) == 1 else torch.cat(outs, 1).index_select(1, inverse)
-        return merged.reshape(n, -1, merged.shape[3], merged.shape[4])
+        if len(outs) == 1:
+            merged = outs[0]
+        elif grid is not None:  # put the slices back: a stack along the edge's grid axis
+            shape, axis = grid
+            rest = shape[:axis] + shape[axis + 1:]
+            merged = torch.stack([o.view(n, *rest, *o.shape[2:]) for o in outs], 1 + axis)
+        else:
+            inverse: Tensor = self.inverse  # type: ignore[assignment]
+            merged = torch.cat(outs, 1).index_select(1, inverse)
+        return merged.reshape(n, -1, *merged.shape[-2:])
 
 
 class FusedCell(nn.Module):
-    def __init__(self, cells: Sequence[Cell], names: Sequence[Sequence[str]]) -> None:
-        """``names[m][i]``: the op of model m on edge i of this cell."""
+    def __init__(self, cells: Sequence[Cell], names: Sequence[Sequence[str]],
+                 grids: Sequence[tuple[tuple[int, ...], int] | None]) -> None:
+        """``names[m][i]``: the op of model m on edge i of this cell; ``grids[i]``: the grid
+        of edge i (`FusedEdge`)."""
         super().__init__()
         c = cells[0]
         self.k, self.nodes, self.multiplier, self.edges = len(cells), c.nodes, c.multiplier, \
@@ -164,7 +219,7 @@ class FusedCell(nn.Module):
         self.preprocess0 = fuse_modules([x.preprocess0 for x in cells])
         self.preprocess1 = fuse_modules([x.preprocess1 for x in cells])
         self.ops = nn.ModuleList(
-            FusedEdge([x.ops[i] for x in cells], [n[i] for n in names])
+            FusedEdge([x.ops[i] for x in cells], [n[i] for n in names], grids[i])
             for i in range(len(c.edges))
         )
 
@@ -215,9 +270,15 @@ class FusedNetwork(nn.Module):
     """K `Network` s of one space and macro (any archs) as one module; see the module doc.
 
     `forward` returns ``(logits [B, K, classes], aux [B, K, classes] or None)``.
+
+    With ``slicing=True`` (default) and archs that form a product grid (`product_grid`: all
+    81 of t81 are 3x3x3x3), an edge takes the models of each op as a slice of the model axis
+    viewed as that grid and puts the outputs back with a ``stack``; otherwise (any other
+    subset, e.g. a resume) it gathers by index. The forward is bit-identical either way; the
+    gradients differ only in the order autograd sums a tensor's contributions.
     """
 
-    def __init__(self, nets: Sequence[Network]) -> None:
+    def __init__(self, nets: Sequence[Network], *, slicing: bool = True) -> None:
         super().__init__()
         if not nets:
             raise ConfigError("a fused network needs at least one network")
@@ -225,16 +286,19 @@ class FusedNetwork(nn.Module):
         space = first.space
         self.k, self.space = len(nets), space
         self.archs = tuple(n.arch for n in nets)
+        self.grid = product_grid(space, self.archs) if slicing else None
         self.aux_index = first.aux_index
         self.stem = nn.Sequential(fuse_modules([n.stem[0] for n in nets], shared_input=True),
                                   fuse_modules([n.stem[1] for n in nets]))
         names = [space.op_names(n.arch) for n in nets]
+        last = space.n_edges - 1
         cells = []
         for i, cell in enumerate(first.cells):
             assert isinstance(cell, Cell)
             ids = cell.edge_ids
+            grids = [None if self.grid is None else (self.grid, last - e) for e in ids]
             cells.append(FusedCell([n.cells[i] for n in nets],  # type: ignore[misc]
-                                   [[nm[e] for e in ids] for nm in names]))
+                                   [[nm[e] for e in ids] for nm in names], grids))
         self.cells = nn.ModuleList(cells)
         heads = [n.auxiliary_head for n in nets]
         self.auxiliary_head = FusedAuxiliaryHead(heads) if heads[0] is not None else None  # type: ignore[arg-type]
@@ -258,12 +322,32 @@ class FusedNetwork(nn.Module):
         for module in self.modules():
             if isinstance(module, FusedEdge):
                 for op, members in zip(module.ops, module.members, strict=True):
-                    idx = torch.tensor(members)
-                    out.extend((p, idx) for p in op.parameters())
+                    out.extend((p, torch.tensor(members, device=p.device))
+                               for p in op.parameters())
         in_edges = {id(p) for p, _ in out}
-        everyone = torch.arange(self.k)
-        out.extend((p, everyone) for p in self.parameters() if id(p) not in in_edges)
+        out.extend((p, torch.arange(self.k, device=p.device)) for p in self.parameters()
+                   if id(p) not in in_edges)
         return out
+
+
+def product_grid(space: CellSpace, archs: Sequence[Arch]) -> tuple[int, ...] | None:
+    """The model axis as a grid, when ``archs`` are, in id order, every combination of the
+    ops each edge takes among them: the shape in C order (last edge first), else ``None``.
+
+    >>> from nasbench_tools.spaces import get_space
+    >>> space = get_space("t81")
+    >>> product_grid(space, list(space.archs()))
+    (3, 3, 3, 3)
+    >>> product_grid(space, [space.arch(a) for a in range(27, 54)])   # edge 3 fixed
+    (1, 3, 3, 3)
+    >>> product_grid(space, [space.arch(a) for a in (0, 1, 5)]) is None
+    True
+    """
+    per_edge = [sorted({a.ops[e] for a in archs}) for e in range(space.n_edges)]
+    combos = itertools.product(*reversed(per_edge))  # the last edge varies slowest
+    if list(archs) != [Arch(tuple(reversed(c))) for c in combos]:
+        return None
+    return tuple(len(v) for v in reversed(per_edge))
 
 
 @torch.no_grad()
