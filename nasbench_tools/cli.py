@@ -66,7 +66,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     summary = build_table(space, protocol, seeds, out, jobs=args.jobs, scheduler=args.scheduler,
                           shard=shard, device=args.device, group_size=args.group_size,
                           data_root=args.data_root, progress=not args.no_progress,
-                          fuse=None if args.fuse == "auto" else _int(args.fuse, "--fuse", "auto"))
+                          fuse=None if args.fuse == "auto" else _int(args.fuse, "--fuse", "auto"),
+                          compile_mode=args.compile)
     print(summary.line())
     return 0
 
@@ -206,6 +207,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fuse", default="auto",
                    help="train K archs of a seed as one fused network; auto: all on a GPU, "
                         "1 (off) on the CPU")
+    p.add_argument("--compile", metavar="MODE",
+                   help="torch.compile the fused training step: default, reduce-overhead "
+                        "(CUDA graphs), max-autotune or max-autotune-no-cudagraphs (off)")
     p.add_argument("--data-root", help="directory (or file) holding the dataset")
     p.add_argument("--out", help="output table (data/<space>-<dataset>.h5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -72,6 +72,10 @@ def test_query_by_genotype(capsys: pytest.CaptureFixture[str], table: Path) -> N
         (["build-table", "--device", "tpu"], ["unknown device 'tpu'", "cpu"]),
         (["build-table", "--dataset", "fashion-mnist", "--data-root", "/no/such/dir"],
          ["/no/such/dir"]),
+        (["build-table", "--device", "cpu", "--fuse", "4", "--compile", "fast"],
+         ["unknown compile mode 'fast'", "max-autotune"]),
+        (["build-table", "--device", "cpu", "--compile", "default"],
+         ["--compile default needs a fused build", "--fuse"]),
     ],
 )
 def test_bad_build_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str],
@@ -79,7 +83,7 @@ def test_bad_build_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, arg
     out = tmp_path / "never.h5"
     code, _, err = run(capsys, *argv, "--out", str(out), "--no-progress")
     assert_one_line_error(code, err, *needles)
-    assert not out.exists()
+    assert not out.exists() and not Path(f"{out}.journal").exists()
 
 
 def test_unknown_op_in_a_space_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

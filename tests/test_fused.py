@@ -203,3 +203,26 @@ def test_pointwise_matmul_equals_grouped_convolution(stride: int) -> None:
     gb = torch.autograd.grad(b.square().sum(), (x, grouped.weight))
     for u, v in zip(ga, gb, strict=True):
         assert torch.allclose(u, v, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_compiled_fused_training_is_close_to_eager() -> None:
+    """torch.compile (inductor, CPU) of the fused step: same runs up to reassociation."""
+    space = get_space("t81")
+    protocol = get_protocol("digits", "quick", {"epochs": 1, "n_train": 192, "layers": 2,
+                                                "channels": 4})
+    tasks = [Task(a, 0) for a in (0, 80)]
+    eager = train_fused(space, tasks, protocol, device="cpu")
+    compiled = train_fused(space, tasks, protocol, device="cpu", compile_mode="default")
+    for e, c in zip(eager, compiled, strict=True):
+        assert c.status is e.status
+        for m in (Metric.TRAIN_LOSS, Metric.VALID_LOSS, Metric.TEST_LOSS):
+            np.testing.assert_allclose(c.metrics[m], e.metrics[m], rtol=1e-3)
+
+
+def test_unknown_compile_mode_is_refused() -> None:
+    from nasbench_tools.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown compile mode 'turbo'"):
+        train_fused(get_space("t81"), [Task(0, 0)], get_protocol("digits", "quick"),
+                    compile_mode="turbo")

@@ -74,3 +74,16 @@ def test_search_on_cuda() -> None:
                        overrides={"epochs": 2, "steps_per_epoch": 3, "order": 2})
     assert trace.config["device"] == "cuda"
     assert all(np.isfinite(r.lambda_max) for r in trace.records)
+
+
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compiled_fused_build_on_cuda_is_close_to_eager(tmp_path: Path, mode: str) -> None:
+    space = tiny4_space()
+    build_table(space, PROTOCOL, (0,), tmp_path / "e.h5", device="cuda", progress=False,
+                fuse=None)
+    build_table(space, PROTOCOL, (0,), tmp_path / "c.h5", device="cuda", progress=False,
+                fuse=None, compile_mode=mode)
+    eager, compiled = read_table(tmp_path / "e.h5"), read_table(tmp_path / "c.h5")
+    assert compiled.attrs["engine"] == f"fused K<=4, torch.compile {mode}"
+    np.testing.assert_allclose(compiled.metrics[Metric.TRAIN_LOSS],
+                               eager.metrics[Metric.TRAIN_LOSS], rtol=2e-2)

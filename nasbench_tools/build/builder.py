@@ -52,44 +52,60 @@ def build_table(
     space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
     jobs: int = 1, scheduler: str | None = None, shard: Shard = WHOLE, device: str = "auto",
     group_size: int = 1, data_root: str | None = None, progress: bool = True,
-    fuse: int | None = 1,
+    fuse: int | None = 1, compile_mode: str | None = None,
 ) -> BuildSummary:
     """Build (or resume) the table ``out``; see the module docstring.
 
     ``fuse=K > 1`` trains up to K architectures of one seed as one fused network per worker
     call (`nasbench_tools.train.fused_trainer`); ``None`` picks K = all architectures of the
     space on a GPU and 1 (no fusion) on the CPU. ``group_size`` applies without fusion.
+    ``compile_mode`` compiles the fused training step (`train_fused`); it needs fusion. The
+    table's ``engine`` attribute records how the last call trained.
     """
     t0 = time.perf_counter()
     out = Path(out)
     header = output_header(space, protocol, seeds, shard)
     _check_existing_output(out, header)
     device = resolve_device(device)
+    k = resolve_fuse(fuse, device, space.size)
+    engine = _engine(k, compile_mode)
     with output_lock(out), Journal.open(f"{out}.journal", header) as journal:
         if out.exists() and not journal.results:
             _adopt_table(out, journal)
         plan = make_plan(space.size, seeds, shard=shard)
         todo = [t for t in plan if (t.arch, t.seed) not in journal.results]
         resumed = len(plan) - len(todo)
-        k = resolve_fuse(fuse, device, space.size)
         groups = fused_groups(todo, k) if k > 1 else \
             [todo[i:i + group_size] for i in range(0, len(todo), max(group_size, 1))]
         journal.append_start(todo)
         bar = _progress(len(plan), resumed, out.name, progress)
         for results in run_groups(groups, space, protocol, device=device, jobs=jobs,
-                                  scheduler=scheduler, data_root=data_root, fuse=k > 1):
+                                  scheduler=scheduler, data_root=data_root, fuse=k > 1,
+                                  compile_mode=compile_mode):
             for r in results:
                 journal.append_result(r)
             bar.update(len(results))
         bar.close()
         table = compile_table(journal, space, protocol, seeds, shard, device=device,
-                              data_root=data_root)
+                              data_root=data_root, engine=engine)
         write_table(table, out)
         planned = {(t.arch, t.seed) for t in plan}
         statuses = [r.status for k, r in journal.results.items() if k in planned]
     return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
                         failed=statuses.count(Status.FAILED), resumed=resumed,
                         computed=len(todo), wall_seconds=time.perf_counter() - t0)
+
+
+def _engine(k: int, compile_mode: str | None) -> str:
+    """How runs are trained, for the table's ``engine`` attribute (checked before writing)."""
+    if compile_mode is None:
+        return "separate" if k == 1 else f"fused K<={k}"
+    from nasbench_tools.train.fused_trainer import check_compile_mode
+
+    check_compile_mode(compile_mode)
+    if k == 1:
+        raise ConfigError(f"--compile {compile_mode} needs a fused build (--fuse K > 1)")
+    return f"fused K<={k}, torch.compile {compile_mode}"
 
 
 def resolve_fuse(fuse: int | None, device: str, n_archs: int) -> int:

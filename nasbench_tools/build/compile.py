@@ -33,7 +33,8 @@ def output_header(space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], 
 
 
 def compile_table(journal: Journal, space: CellSpace, protocol: Protocol, seeds: tuple[int, ...],
-                  shard: Shard, *, device: str, data_root: str | None = None) -> TableData:
+                  shard: Shard, *, device: str, data_root: str | None = None,
+                  engine: str = "separate") -> TableData:
     """The table of every result in ``journal``; tasks of the plan without one are running
     (handed out, unfinished) or pending."""
     from nasbench_tools.runtime import environment
@@ -42,6 +43,7 @@ def compile_table(journal: Journal, space: CellSpace, protocol: Protocol, seeds:
     attrs: dict[str, Any] = {
         **environment(),
         "device": device,
+        "engine": engine,
         "shard": str(shard),
         "split_sha256": load_split(protocol, data_root=data_root).sha256(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

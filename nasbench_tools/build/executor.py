@@ -24,9 +24,11 @@ R = TypeVar("R")
 
 
 def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, device: str,
-              data_root: str | None, fuse: bool = False) -> list[RunResult]:
+              data_root: str | None, fuse: bool = False, compile_mode: str | None = None
+              ) -> list[RunResult]:
     """Worker entry point (importable by name, so loky and Dask workers can unpickle it).
-    ``fuse=True`` trains the group (tasks of one seed) as one fused network."""
+    ``fuse=True`` trains the group (tasks of one seed) as one fused network, compiled with
+    ``compile_mode`` if given."""
     from nasbench_tools.train.trainer import device_data, train_group
 
     if not fuse:
@@ -34,16 +36,18 @@ def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, devic
     from nasbench_tools.train.fused_trainer import train_fused
 
     data = device_data(protocol, device, data_root=data_root)
-    return train_fused(space, tasks, protocol, device=device, data=data)
+    return train_fused(space, tasks, protocol, device=device, data=data,
+                       compile_mode=compile_mode)
 
 
 def run_groups(
     groups: Sequence[Sequence[Task]], space: CellSpace, protocol: Protocol, *, device: str,
     jobs: int = 1, scheduler: str | None = None, data_root: str | None = None,
-    fuse: bool = False,
+    fuse: bool = False, compile_mode: str | None = None,
 ) -> Iterator[list[RunResult]]:
     """Yield the results of every group, in completion order."""
-    calls = [(list(group), space, protocol, device, data_root, fuse) for group in groups]
+    calls = [(list(group), space, protocol, device, data_root, fuse, compile_mode)
+             for group in groups]
     yield from map_unordered(run_group, calls, jobs=jobs, scheduler=scheduler)
 
 

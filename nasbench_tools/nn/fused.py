@@ -176,7 +176,10 @@ class FusedEdge(nn.Module):
         self.register_buffer("inverse", torch.argsort(torch.tensor(order, dtype=torch.long)),
                              persistent=False)
 
-    def forward(self, x: Tensor, drop_prob: float, generator: torch.Generator | None) -> Tensor:
+    def forward(self, x: Tensor, drop_prob: float | Tensor,
+                generator: torch.Generator | None) -> Tensor:
+        """``drop_prob`` may be a 0-dim tensor (a compiled step: one graph for every epoch's
+        value); then the masks are always drawn, which at 0 keeps everything."""
         n, _, h, w = x.shape
         x5 = x.view(n, self.k, -1, h, w)
         grid = self.grid
@@ -190,9 +193,10 @@ class FusedEdge(nn.Module):
                 sub = x5.index_select(1, getattr(self, f"index_{i}")).reshape(n, -1, h, w)
             out = op(sub)
             out5 = out.view(n, len(members), -1, out.shape[2], out.shape[3])
-            if drop_prob > 0.0 and not isinstance(op, Identity | Zero):
-                keep = torch.full((n, len(members), 1, 1, 1), 1.0 - drop_prob, device=x.device,
-                                  dtype=x.dtype)
+            if (isinstance(drop_prob, Tensor) or drop_prob > 0.0) and \
+                    not isinstance(op, Identity | Zero):
+                keep = torch.ones((n, len(members), 1, 1, 1), device=x.device,
+                                  dtype=x.dtype) * (1.0 - drop_prob)
                 out5 = out5 * torch.bernoulli(keep, generator=generator) / (1.0 - drop_prob)
             outs.append(out5)
         if len(outs) == 1:
@@ -223,7 +227,7 @@ class FusedCell(nn.Module):
             for i in range(len(c.edges))
         )
 
-    def forward(self, s0: Tensor, s1: Tensor, drop_prob: float,
+    def forward(self, s0: Tensor, s1: Tensor, drop_prob: float | Tensor,
                 generator: torch.Generator | None) -> Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for node in range(2, 2 + self.nodes):
@@ -305,7 +309,8 @@ class FusedNetwork(nn.Module):
         self.classifier = FusedLinear([n.classifier for n in nets])
         self.generator: torch.Generator | None = None
 
-    def forward(self, x: Tensor, drop_prob: float = 0.0) -> tuple[Tensor, Tensor | None]:
+    def forward(self, x: Tensor, drop_prob: float | Tensor = 0.0
+                ) -> tuple[Tensor, Tensor | None]:
         s0 = s1 = self.stem(x)
         aux: Tensor | None = None
         p = drop_prob if self.training else 0.0

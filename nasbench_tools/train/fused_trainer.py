@@ -47,9 +47,27 @@ def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
                            reduction="none").mean(0)
 
 
+#: ``torch.compile`` modes a fused build accepts (``reduce-overhead`` adds CUDA graphs).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def check_compile_mode(mode: str | None) -> None:
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ConfigError(f"unknown compile mode {mode!r}; allowed: {', '.join(COMPILE_MODES)}")
+
+
 def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
-                device: str = "cpu", data: DeviceData | None = None) -> list[RunResult]:
-    """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``."""
+                device: str = "cpu", data: DeviceData | None = None,
+                compile_mode: str | None = None) -> list[RunResult]:
+    """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``.
+
+    ``compile_mode`` (one of `COMPILE_MODES`) runs the training forward and backward of full
+    batches through ``torch.compile`` (one compilation per call; inductor's on-disk cache
+    serves later calls with the same shapes); the last, smaller batch and evaluation stay
+    eager. Compiled numbers equal eager ones up to float reassociation; with drop-path the
+    masks are drawn differently.
+    """
+    check_compile_mode(compile_mode)
     seeds = {t.seed for t in tasks}
     if len(seeds) != 1:
         raise ConfigError(f"a fused group trains one seed, got seeds {sorted(seeds)}")
@@ -74,7 +92,7 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
     with torch.random.fork_rng(devices=forks, device_type=dev.type), \
             torch_threads(protocol.threads):  # thread count changes the float reductions
         torch.manual_seed(init_seed(seed, space.size))  # drop-path masks (no arch has this id)
-        _fit(model, data, protocol, gen, curves, failed)
+        _fit(model, data, protocol, gen, curves, failed, compile_mode)
     return [
         RunResult(arch=t.arch, seed=seed, status=Status.FAILED if i in failed else Status.DONE,
                   metrics=curves[i], n_params=sizes[i][0], flops=sizes[i][1],
@@ -84,15 +102,17 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
 
 
 def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.Generator,
-         curves: list[dict[Metric, np.ndarray]], failed: dict[int, str]) -> None:
+         curves: list[dict[Metric, np.ndarray]], failed: dict[int, str],
+         compile_mode: str | None = None) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
                                 weight_decay=protocol.weight_decay)
     blocks = model.model_blocks()
+    step = _Forward(model, compile_mode, protocol.batch_size)
     for epoch in range(protocol.epochs):
         start = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = protocol.lr_at(epoch)
-        loss, acc = _train_epoch(model, optimizer, blocks, data, protocol, gen, epoch)
+        loss, acc = _train_epoch(step, optimizer, blocks, data, protocol, gen, epoch)
         evals = [evaluate_fused(model, x, y, protocol.eval_batch_size)
                  for x, y in ((data.x_valid, data.y_valid), (data.x_test, data.y_test))]
         seconds = (time.perf_counter() - start) / model.k  # the group's time, per model
@@ -110,18 +130,39 @@ def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.G
             c[Metric.EPOCH_TIME][epoch] = seconds
 
 
-def _train_epoch(model: FusedNetwork, optimizer: torch.optim.Optimizer,
+class _Forward:
+    """The training forward: eager, or compiled for full batches (`train_fused`)."""
+
+    def __init__(self, model: FusedNetwork, compile_mode: str | None, batch_size: int) -> None:
+        self.model, self.mode, self.batch_size = model, compile_mode, batch_size
+        self.compiled = None if compile_mode is None else \
+            torch.compile(model, mode=compile_mode, dynamic=False)
+
+    def __call__(self, x: torch.Tensor, drop: float, drop_path: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.compiled is None or len(x) != self.batch_size:
+            return self.model(x, drop_prob=drop)
+        if self.mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
+        # a tensor drop probability: one graph for all epochs (a float would recompile)
+        p = torch.tensor(drop, device=x.device, dtype=x.dtype) if drop_path else 0.0
+        out: tuple[torch.Tensor, torch.Tensor | None] = self.compiled(x, drop_prob=p)
+        return out
+
+
+def _train_epoch(step: _Forward, optimizer: torch.optim.Optimizer,
                  blocks: list[tuple[torch.nn.Parameter, torch.Tensor]], data: DeviceData,
                  protocol: Protocol, gen: torch.Generator, epoch: int
                  ) -> tuple[np.ndarray, np.ndarray]:
     """One epoch exactly as the separate trainer's, for every model at once."""
+    model = step.model
     model.train()
     n = len(data.y_train)
     drop = protocol.drop_prob_at(epoch)
     total = torch.zeros(model.k, device=data.y_train.device, dtype=torch.float64)
     correct = torch.zeros(model.k, device=data.y_train.device, dtype=torch.long)
     for x, y in train_batches(data, protocol, gen):
-        logits, aux = model(x, drop_prob=drop)
+        logits, aux = step(x, drop, protocol.drop_path > 0)
         losses = per_model_loss(logits, y)
         if aux is not None:
             losses = losses + protocol.aux_weight * per_model_loss(aux, y)
