@@ -20,7 +20,7 @@ from nasbench_tools.build.lock import output_lock
 from nasbench_tools.exceptions import BuildLockedError, BuildMismatchError
 from nasbench_tools.table.data import TableData
 from nasbench_tools.table.hdf5 import read_table
-from nasbench_tools.table.schema import STORED_METRICS, Status
+from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
 from nasbench_tools.table.validate import validate_table
 from nasbench_tools.train import get_protocol
 
@@ -181,3 +181,35 @@ def test_status_moves_pending_running_done(tmp_path: Path) -> None:
     for key in {(a, s) for _, a, s in journal.events}:
         kinds = [k for k, a, s in journal.events if (a, s) == key]
         assert kinds == ["start", "result"]
+
+
+def test_a_killed_fused_group_resumes_from_its_last_epoch(tmp_path: Path) -> None:
+    """One fused group of all 16 archs, 3 epochs: killed once its checkpoint holds epoch 1,
+    the resumed build goes on from there (its stored epoch-0 times are the killed run's) and
+    equals an uninterrupted build bit for bit; the checkpoints are gone afterwards."""
+    import torch
+
+    killed, clean = tmp_path / "killed.h5", tmp_path / "clean.h5"
+    argv = [*_cli_build(killed, "16"), "--set", "epochs=3"]
+    ckpt_dir = Path(f"{killed}.ckpt")
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ckpt_dir.exists() and any(ckpt_dir.glob("*.pt")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (ckpt,) = ckpt_dir.glob("*.pt")
+    saved = torch.load(ckpt, weights_only=False)
+    assert saved["epoch"] == 1 and not _results(Path(f"{killed}.journal"))
+    subprocess.run(argv, check=True, capture_output=True)
+    subprocess.run([*_cli_build(clean, "16"), "--set", "epochs=3"], check=True,
+                   capture_output=True)
+    a, b = read_table(killed), read_table(clean)
+    assert_same_numbers(a, b)
+    times = a.metrics[Metric.EPOCH_TIME]
+    for i, (arch, _) in enumerate(saved["key"]["tasks"]):
+        assert times[arch, 0, 0] == saved["curves"][i]["epoch_time"][0]
+    assert not ckpt_dir.exists() and validate_table(killed).ok

@@ -12,6 +12,7 @@ shard for the same output is refused before anything is written.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ def build_table(
     device = resolve_device(device)
     k = resolve_fuse(fuse, device, space.size)
     engine = _engine(k, compile_mode)
+    checkpoints = Path(f"{out}.ckpt")  # per-epoch states of unfinished fused groups
     with output_lock(out), Journal.open(f"{out}.journal", header) as journal:
         if out.exists() and not journal.results:
             _adopt_table(out, journal)
@@ -81,7 +83,7 @@ def build_table(
         bar = _progress(len(plan), resumed, out.name, progress)
         for results in run_groups(groups, space, protocol, device=device, jobs=jobs,
                                   scheduler=scheduler, data_root=data_root, fuse=k > 1,
-                                  compile_mode=compile_mode):
+                                  compile_mode=compile_mode, checkpoint_dir=str(checkpoints)):
             for r in results:
                 journal.append_result(r)
             bar.update(len(results))
@@ -91,6 +93,8 @@ def build_table(
         write_table(table, out)
         planned = {(t.arch, t.seed) for t in plan}
         statuses = [r.status for k, r in journal.results.items() if k in planned]
+        if len(statuses) == len(planned):
+            shutil.rmtree(checkpoints, ignore_errors=True)
     return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
                         failed=statuses.count(Status.FAILED), resumed=resumed,
                         computed=len(todo), wall_seconds=time.perf_counter() - t0)

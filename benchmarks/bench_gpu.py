@@ -1,0 +1,202 @@
+"""Side-by-side training throughput of t81 networks, every way of training in one run.
+
+The rows of the table in issue 5, with this project's own code: a reference-style loop (one
+eager model, fp32, batches copied from the host), one eager model in bf16 and channels_last,
+several such processes sharing the device, one model compiled with CUDA graphs, and all 81
+archs fused (`FusedNetwork`) eager, compiled, and compiled with CUDA graphs. Each row runs in
+its own process (a fresh device context; the process rows start together and are timed over
+the same window). Rates are model-images per second of the whole training step (forward,
+backward, gradient clipping per model, SGD with momentum and weight decay), medians over
+``--repeats`` windows, synthetic data.
+
+    python benchmarks/bench_gpu.py                            # CUDA, CIFAR-10 size (L=8, C=16)
+    python benchmarks/bench_gpu.py --device cpu --tiny        # a quick check of every CPU row
+
+Prints a Markdown table to paste into benchmarks/README.md. Compile rows print their first
+step (compilation) time separately; it is not in the rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from nasbench_tools.nn import Network
+from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
+from nasbench_tools.spaces import get_space
+from nasbench_tools.train.fused_trainer import per_model_loss
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    fused: bool = False
+    batch: int = 96
+    bf16: bool = False
+    channels_last: bool = False
+    compile: str | None = None
+    processes: int = 1
+    host_batches: bool = False
+
+
+def rows(tiny: bool, cuda: bool) -> list[Row]:
+    b = (lambda n: max(8, n // 16)) if tiny else (lambda n: n)
+    out = [
+        Row("one eager model, fp32, host batches (reference-style)", batch=b(96),
+            host_batches=True),
+        Row("one eager model, bf16, channels_last", batch=b(256), bf16=True,
+            channels_last=True),
+        Row("4 eager processes (as the row above)", batch=b(256), bf16=True,
+            channels_last=True, processes=4),
+        Row("all archs fused, eager, bf16", fused=True, batch=b(128), bf16=True),
+    ]
+    if cuda:
+        out[3:3] = [Row("one model, compiled + CUDA graphs, bf16", batch=b(512), bf16=True,
+                        compile="reduce-overhead")]
+        out += [
+            Row("all archs fused, torch.compile, bf16", fused=True, batch=b(128), bf16=True,
+                compile="default"),
+            Row("all archs fused, compiled + CUDA graphs, bf16", fused=True, batch=b(128),
+                bf16=True, compile="reduce-overhead"),
+        ]
+    return out
+
+
+def measure(row: Row, args: argparse.Namespace, start_at: float | None) -> dict[str, float]:
+    """Time ``row`` in this process; with ``start_at`` the timed windows begin at that wall
+    clock time (so several processes overlap)."""
+    dev = torch.device(args.device)
+    torch.backends.cudnn.benchmark = True
+    torch.set_num_threads(args.threads)
+    space = get_space("t81")
+    archs = list(range(args.fused_archs)) if row.fused else [args.arch]
+    nets = []
+    for a in archs:
+        torch.manual_seed(a)
+        nets.append(Network(space, space.arch(a), in_channels=args.in_channels, n_classes=10,
+                            layers=args.layers, channels=args.channels).to(dev))
+    model: torch.nn.Module = FusedNetwork(nets) if row.fused else nets[0]
+    model.train()
+    fmt = torch.channels_last if row.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    shape = (row.batch, args.in_channels, args.size, args.size)
+    gen = torch.Generator().manual_seed(0)
+    host_x = torch.randn(shape, generator=gen)
+    y = torch.randint(0, 10, (row.batch,), generator=gen).to(dev)
+    if dev.type == "cuda":
+        host_x = host_x.pin_memory()
+    x = host_x.to(dev).contiguous(memory_format=fmt)
+    forward = torch.compile(model, mode=row.compile) if row.compile else model
+    opt = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+    blocks = model.model_blocks() if isinstance(model, FusedNetwork) else None
+
+    def step() -> None:
+        xb = host_x.to(dev, non_blocking=True) if row.host_batches else x
+        if row.compile == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=row.bf16):
+            logits = forward(xb)[0]
+            loss = per_model_loss(logits, y).sum() if blocks is not None else \
+                F.cross_entropy(logits, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if blocks is not None:
+            clip_per_model(blocks, len(archs), 5.0)
+        else:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    def sync() -> None:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    t0 = time.perf_counter()
+    step()
+    sync()
+    first = time.perf_counter() - t0
+    for _ in range(2):
+        step()
+    sync()
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
+    rates = []
+    for _ in range(args.repeats):
+        n, t0 = 0, time.perf_counter()
+        while n < args.min_steps or time.perf_counter() - t0 < args.window:
+            step()
+            n += 1
+        sync()
+        rates.append(n * row.batch * len(archs) / (time.perf_counter() - t0))
+    return {"rate": statistics.median(rates), "first_step_s": first}
+
+
+def run_row(i: int, row: Row, argv: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """Run row ``i`` in ``row.processes`` fresh processes; their rates add up."""
+    start_at = time.time() + args.startup if row.processes > 1 else None
+    cmd = [sys.executable, __file__, *argv, "--row", str(i)]
+    if start_at is not None:
+        cmd += ["--start-at", str(start_at)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+             for _ in range(row.processes)]
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"row {row.label!r} failed (exit {p.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return {"rate": sum(r["rate"] for r in results),
+            "first_step_s": max(r["first_step_s"] for r in results)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--tiny", action="store_true", help="small nets and batches (a smoke run)")
+    ap.add_argument("--rows", help="comma-separated row numbers to run (all)")
+    ap.add_argument("--window", type=float, default=3.0, help="seconds per timed window")
+    ap.add_argument("--min-steps", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--arch", type=int, default=0, help="arch of the one-model rows (0: sep4)")
+    ap.add_argument("--startup", type=float, default=60.0,
+                    help="seconds the process rows get to start before their common window")
+    ap.add_argument("--row", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    args.size, args.in_channels = (8, 3) if args.tiny else (32, 3)
+    args.layers, args.channels = (2, 4) if args.tiny else (8, 16)
+    args.fused_archs = 9 if args.tiny else 81
+    table = rows(args.tiny, args.device.startswith("cuda"))
+    if args.row is not None:
+        print(json.dumps(measure(table[args.row], args, args.start_at)))
+        return
+    argv = list(sys.argv[1:])
+    chosen = range(len(table)) if args.rows is None else [int(v) for v in args.rows.split(",")]
+    dev = torch.device(args.device)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
+    print(f"device {name}, torch {torch.__version__}; t81, L={args.layers}, C={args.channels}, "
+          f"{args.in_channels}x{args.size}x{args.size} synthetic images, fused rows: "
+          f"{args.fused_archs} archs; median of {args.repeats} windows of >= {args.window} s")
+    print("| # | way of training | batch (per model) | model-images/s | vs first row "
+          "| first step |")
+    print("|---|---|---|---|---|---|")
+    base = None
+    for i in chosen:
+        row = table[i]
+        r = run_row(i, row, argv, args)
+        base = base or r["rate"]
+        print(f"| {i} | {row.label} | {row.batch} | {r['rate']:,.0f} | {r['rate'] / base:.2f}x "
+              f"| {r['first_step_s']:.1f} s |", flush=True)
+    print("rows: " + json.dumps([asdict(table[i]) for i in chosen]))
+
+
+if __name__ == "__main__":
+    main()
