@@ -4,8 +4,8 @@ Counts model-images per second of the training step (forward, backward, per-mode
 clipping, SGD with momentum and weight decay) on synthetic data, after one warm-up step. The
 separate row times every ninth architecture (0, 9, ..., 72; all three ops occur) and reports
 their aggregate rate; a fused row runs the first K architectures as one `FusedNetwork` (their
-ids form a product grid, so edges slice the model axis; ``--gathers`` also times the gather
-path on the same models).
+ids form a product grid; the default slices the model axis on a GPU and gathers on the CPU;
+``--gathers`` times both ways on the same models).
 
     python benchmarks/bench_fused.py --device cpu --size 8 --layers 5 --channels 8 --batch 64
     python benchmarks/bench_fused.py --device cuda --size 32 --in-channels 3 --layers 8 \\
@@ -98,7 +98,7 @@ def main() -> None:
     rows = [("separate, one model at a time", args.batch, f"{separate:,.0f}", "1.00x")]
     xf, yf = batch(args.fused_batch or args.batch)
     for k in (int(v) for v in args.groups.split(",")):
-        for slicing in (True, False) if args.gathers else (True,):
+        for slicing in (True, False) if args.gathers else (None,):
             fused = FusedNetwork([net(a) for a in range(k)], slicing=slicing).train()
             opt = torch.optim.SGD(fused.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
             blocks = fused.model_blocks()

@@ -163,7 +163,7 @@ def test_grid_slicing_equals_gathers(archs: tuple[int, ...]) -> None:
         torch.manual_seed(a)
         nets.append(Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3,
                             channels=2).double())
-    sliced, gathered = FusedNetwork(nets), FusedNetwork(nets, slicing=False)
+    sliced, gathered = FusedNetwork(nets, slicing=True), FusedNetwork(nets)  # CPU: gathers
     assert sliced.grid is not None and gathered.grid is None
     x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     y = torch.arange(4)
@@ -179,7 +179,7 @@ def test_a_non_grid_subset_falls_back_to_gathers() -> None:
     space = get_space("t81")
     nets = [Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3, channels=2)
             for a in (0, 1, 5, 80)]
-    fused = FusedNetwork(nets)
+    fused = FusedNetwork(nets, slicing=True)
     assert fused.grid is None
     x = torch.randn(2, 1, 8, 8)
     for k, net in enumerate(nets):

@@ -275,14 +275,15 @@ class FusedNetwork(nn.Module):
 
     `forward` returns ``(logits [B, K, classes], aux [B, K, classes] or None)``.
 
-    With ``slicing=True`` (default) and archs that form a product grid (`product_grid`: all
-    81 of t81 are 3x3x3x3), an edge takes the models of each op as a slice of the model axis
-    viewed as that grid and puts the outputs back with a ``stack``; otherwise (any other
-    subset, e.g. a resume) it gathers by index. The forward is bit-identical either way; the
+    With ``slicing=True`` and archs that form a product grid (`product_grid`: all 81 of t81
+    are 3x3x3x3), an edge takes the models of each op as a slice of the model axis viewed as
+    that grid and puts the outputs back with a ``stack``; otherwise (any other subset, e.g. a
+    resume) it gathers by index. ``None`` (default) slices on a GPU only: on the CPU gathers
+    measured faster (benchmarks/README.md). The forward is bit-identical either way; the
     gradients differ only in the order autograd sums a tensor's contributions.
     """
 
-    def __init__(self, nets: Sequence[Network], *, slicing: bool = True) -> None:
+    def __init__(self, nets: Sequence[Network], *, slicing: bool | None = None) -> None:
         super().__init__()
         if not nets:
             raise ConfigError("a fused network needs at least one network")
@@ -290,6 +291,8 @@ class FusedNetwork(nn.Module):
         space = first.space
         self.k, self.space = len(nets), space
         self.archs = tuple(n.arch for n in nets)
+        if slicing is None:
+            slicing = next(first.parameters()).device.type == "cuda"
         self.grid = product_grid(space, self.archs) if slicing else None
         self.aux_index = first.aux_index
         self.stem = nn.Sequential(fuse_modules([n.stem[0] for n in nets], shared_input=True),
