@@ -11,6 +11,8 @@ backward, gradient clipping per model, SGD with momentum and weight decay), medi
 
     python benchmarks/bench_gpu.py                            # CUDA, CIFAR-10 size (L=8, C=16)
     python benchmarks/bench_gpu.py --device cpu --tiny        # a quick check of every CPU row
+    python benchmarks/bench_gpu.py --device cpu --size 16 --layers 5 --channels 8 \
+        --batch-scale 4 --processes 2                         # the CPU table of the README
 
 Prints a Markdown table to paste into benchmarks/README.md. Compile rows print their first
 step (compilation) time separately; it is not in the rate.
@@ -47,26 +49,27 @@ class Row:
     host_batches: bool = False
 
 
-def rows(tiny: bool, cuda: bool) -> list[Row]:
-    b = (lambda n: max(8, n // 16)) if tiny else (lambda n: n)
+def rows(scale: int, cuda: bool, processes: int = 4) -> list[Row]:
+    """The table's rows; batches divided by ``scale``; CUDA graph rows only on CUDA."""
+    def b(n: int) -> int:
+        return max(8, n // scale)
+
     out = [
         Row("one eager model, fp32, host batches (reference-style)", batch=b(96),
             host_batches=True),
         Row("one eager model, bf16, channels_last", batch=b(256), bf16=True,
             channels_last=True),
-        Row("4 eager processes (as the row above)", batch=b(256), bf16=True,
-            channels_last=True, processes=4),
+        Row(f"{processes} eager processes (as the row above)", batch=b(256), bf16=True,
+            channels_last=True, processes=processes),
         Row("all archs fused, eager, bf16", fused=True, batch=b(128), bf16=True),
+        Row("all archs fused, torch.compile, bf16", fused=True, batch=b(128), bf16=True,
+            compile="default"),
     ]
     if cuda:
         out[3:3] = [Row("one model, compiled + CUDA graphs, bf16", batch=b(512), bf16=True,
                         compile="reduce-overhead")]
-        out += [
-            Row("all archs fused, torch.compile, bf16", fused=True, batch=b(128), bf16=True,
-                compile="default"),
-            Row("all archs fused, compiled + CUDA graphs, bf16", fused=True, batch=b(128),
-                bf16=True, compile="reduce-overhead"),
-        ]
+        out.append(Row("all archs fused, compiled + CUDA graphs, bf16", fused=True,
+                       batch=b(128), bf16=True, compile="reduce-overhead"))
     return out
 
 
@@ -160,6 +163,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--tiny", action="store_true", help="small nets and batches (a smoke run)")
+    ap.add_argument("--size", type=int, help="image side (32; --tiny: 8)")
+    ap.add_argument("--layers", type=int, help="cells L (8; --tiny: 2)")
+    ap.add_argument("--channels", type=int, help="channels C (16; --tiny: 4)")
+    ap.add_argument("--archs", type=int, help="archs in the fused rows (81; --tiny: 9)")
+    ap.add_argument("--batch-scale", type=int, help="divide every batch by this (1; --tiny: 16)")
+    ap.add_argument("--processes", type=int, default=4, help="processes of the process row")
     ap.add_argument("--rows", help="comma-separated row numbers to run (all)")
     ap.add_argument("--window", type=float, default=3.0, help="seconds per timed window")
     ap.add_argument("--min-steps", type=int, default=3)
@@ -171,10 +180,13 @@ def main() -> None:
     ap.add_argument("--row", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    args.size, args.in_channels = (8, 3) if args.tiny else (32, 3)
-    args.layers, args.channels = (2, 4) if args.tiny else (8, 16)
-    args.fused_archs = 9 if args.tiny else 81
-    table = rows(args.tiny, args.device.startswith("cuda"))
+    args.in_channels = 3
+    for name, full, tiny in (("size", 32, 8), ("layers", 8, 2), ("channels", 16, 4),
+                             ("archs", 81, 9), ("batch_scale", 1, 16)):
+        if getattr(args, name) is None:
+            setattr(args, name, tiny if args.tiny else full)
+    args.fused_archs = args.archs
+    table = rows(args.batch_scale, args.device.startswith("cuda"), args.processes)
     if args.row is not None:
         print(json.dumps(measure(table[args.row], args, args.start_at)))
         return

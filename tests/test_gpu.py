@@ -53,6 +53,23 @@ def test_fused_network_on_cuda_equals_separate_networks() -> None:
         assert torch.allclose(out[:, k], net.train()(x)[0], atol=1e-10)
 
 
+def test_grid_slices_are_the_cuda_default_and_exact() -> None:
+    import torch
+
+    from nasbench_tools.nn import Network
+    from nasbench_tools.nn.fused import FusedNetwork
+
+    space = get_space("t81")
+    nets = [Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3,
+                    channels=4).cuda().double() for a in range(9)]  # a 1x1x3x3 grid
+    fused = FusedNetwork(nets).train()
+    assert fused.grid is not None
+    x = torch.randn(8, 1, 8, 8, device="cuda", dtype=torch.float64)
+    out = fused(x)[0]
+    for k, net in enumerate(nets):
+        assert torch.allclose(out[:, k], net.train()(x)[0], atol=1e-10)
+
+
 def test_fused_build_on_cuda(tmp_path: Path) -> None:
     out = tmp_path / "fused.h5"
     build_table(get_space("t81"), PROTOCOL, (0,), out, device="cuda", progress=False, fuse=None)
