@@ -13,6 +13,9 @@ from pathlib import Path
 
 from nasbench_tools.exceptions import NasbenchError
 
+#: Exit code of ``build-table --time-limit`` when runs are left (run it again to go on).
+EXIT_STOPPED = 3
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -51,12 +54,13 @@ def _protocol(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from nasbench_tools.build import build_table, parse_seeds, parse_shard
+    from nasbench_tools.build import build_table, parse_duration, parse_seeds, parse_shard
     from nasbench_tools.spaces import get_space
 
     space = get_space(args.space)
     protocol = _protocol(args)
     seeds, shard = parse_seeds(args.seeds), parse_shard(args.shard)
+    time_limit = None if args.time_limit is None else parse_duration(args.time_limit)
     out = Path(args.out or f"data/{space.name}-{protocol.dataset}.h5")
     if args.data_root is not None and not Path(args.data_root).exists():
         from nasbench_tools.exceptions import DataNotFoundError
@@ -67,9 +71,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
                           shard=shard, device=args.device, group_size=args.group_size,
                           data_root=args.data_root, progress=not args.no_progress,
                           fuse=None if args.fuse == "auto" else _int(args.fuse, "--fuse", "auto"),
-                          compile_mode=args.compile)
+                          compile_mode=args.compile, time_limit=time_limit)
     print(summary.line())
-    return 0
+    return EXIT_STOPPED if summary.stopped else 0
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
@@ -212,6 +216,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
                         "(CUDA graphs), max-autotune or max-autotune-no-cudagraphs (off)")
     p.add_argument("--data-root", help="directory (or file) holding the dataset")
     p.add_argument("--out", help="output table (data/<space>-<dataset>.h5)")
+    p.add_argument("--time-limit", metavar="DURATION",
+                   help="e.g. 50m: start no run (fused: no epoch) after this, write what is "
+                        f"done and exit {EXIT_STOPPED}; re-run to go on (none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_build)
 

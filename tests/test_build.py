@@ -213,3 +213,36 @@ def test_a_killed_fused_group_resumes_from_its_last_epoch(tmp_path: Path) -> Non
     for i, (arch, _) in enumerate(saved["key"]["tasks"]):
         assert times[arch, 0, 0] == saved["curves"][i]["epoch_time"][0]
     assert not ckpt_dir.exists() and validate_table(killed).ok
+
+
+def test_a_time_limited_build_goes_on_where_it_stopped(reference: TableData,
+                                                       tmp_path: Path) -> None:
+    """No run starts after the limit; nothing is lost, and the next call completes the build
+    with the numbers of an uninterrupted one."""
+    out = tmp_path / "t.h5"
+    first = build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False,
+                        time_limit=1e-6)  # passes before the first run can start
+    assert first.stopped and (first.done, first.left) == (0, 8)
+    assert (read_table(out).status == Status.RUNNING).all()  # handed out, not finished
+    second = build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False)
+    assert not second.stopped and second.done == 8
+    assert_same_numbers(reference, read_table(out))
+
+
+def test_a_time_limited_fused_build_stops_between_epochs(tmp_path: Path) -> None:
+    """One fused group of 4 archs, 6 epochs, a limit of half its measured training time: the
+    first call stops mid-group with its epochs in the checkpoint, and calling again until done
+    gives the numbers of an uninterrupted build bit for bit."""
+    protocol = get_protocol("digits", "quick", {"epochs": 6, "layers": 2, "channels": 4})
+    kw: dict[str, object] = {"device": "cpu", "progress": False, "fuse": 4}
+    build_table(tiny4_space(), protocol, (0,), tmp_path / "clean.h5", **kw)  # type: ignore[arg-type]
+    clean = read_table(tmp_path / "clean.h5")
+    limit = 0.5 * float(clean.metrics[Metric.EPOCH_TIME].sum())  # per-model shares of the group
+    out, ckpt = tmp_path / "t.h5", Path(f"{tmp_path / 't.h5'}.ckpt")
+    calls = [build_table(tiny4_space(), protocol, (0,), out, time_limit=limit, **kw)]  # type: ignore[arg-type]
+    assert calls[0].stopped and calls[0].done == 0 and len(list(ckpt.glob("*.pt"))) == 1
+    while calls[-1].stopped and len(calls) < 12:
+        calls.append(build_table(tiny4_space(), protocol, (0,), out, time_limit=limit, **kw))  # type: ignore[arg-type]
+    assert not calls[-1].stopped, "no progress across calls"
+    assert_same_numbers(clean, read_table(out))
+    assert not ckpt.exists() and validate_table(out).ok

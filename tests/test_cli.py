@@ -76,6 +76,8 @@ def test_query_by_genotype(capsys: pytest.CaptureFixture[str], table: Path) -> N
          ["unknown compile mode 'fast'", "max-autotune"]),
         (["build-table", "--device", "cpu", "--compile", "default"],
          ["--compile default needs a fused build", "--fuse"]),
+        (["build-table", "--time-limit", "soon"], ["malformed duration 'soon'", "50m"]),
+        (["build-table", "--time-limit", "0"], ["malformed duration '0'", "positive"]),
     ],
 )
 def test_bad_build_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str],
@@ -84,6 +86,19 @@ def test_bad_build_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, arg
     code, _, err = run(capsys, *argv, "--out", str(out), "--no-progress")
     assert_one_line_error(code, err, *needles)
     assert not out.exists() and not Path(f"{out}.journal").exists()
+
+
+def test_time_limited_build_exits_3_and_says_how_to_go_on(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "t.h5"
+    argv = ["build-table", "--space", "t16", "--preset", "quick", "--set", "epochs=1", "--set",
+            "layers=2", "--set", "channels=4", "--seeds", "0", "--device", "cpu", "--fuse", "1",
+            "--no-progress", "--out", str(out)]
+    code, text, _ = run(capsys, *argv, "--time-limit", "0.000001")  # past before any run starts
+    assert code == 3
+    assert "stopped at the time limit with 16 runs left: run the same command again" in text
+    code, text, _ = run(capsys, *argv)
+    assert code == 0 and "16 done, 0 failed of 16 runs (0 from the journal, 16 trained)" in text
 
 
 def test_unknown_op_in_a_space_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from nasbench_tools.build.builder import BuildSummary, build_table
 from nasbench_tools.build.merge import merge_tables
-from nasbench_tools.build.plan import Shard, make_plan, parse_seeds, parse_shard
+from nasbench_tools.build.plan import Shard, make_plan, parse_duration, parse_seeds, parse_shard
 
-__all__ = ["BuildSummary", "Shard", "build_table", "make_plan", "merge_tables", "parse_seeds",
-           "parse_shard"]
+__all__ = ["BuildSummary", "Shard", "build_table", "make_plan", "merge_tables", "parse_duration",
+           "parse_seeds", "parse_shard"]

@@ -42,18 +42,28 @@ class BuildSummary:
     resumed: int
     computed: int
     wall_seconds: float
+    stopped: bool = False
+
+    @property
+    def left(self) -> int:
+        """Runs of the plan without a result (only after a ``time_limit`` stop)."""
+        return self.planned - self.done - self.failed
 
     def line(self) -> str:
-        return (f"{self.out}: {self.done} done, {self.failed} failed of {self.planned} runs "
-                f"({self.resumed} from the journal, {self.computed} trained) "
+        text = (f"{self.out}: {self.done} done, {self.failed} failed of {self.planned} runs "
+                f"({self.resumed} from the journal, {self.computed - self.left} trained) "
                 f"in {self.wall_seconds:.1f} s")
+        if self.stopped:
+            text += (f"; stopped at the time limit with {self.left} runs left: run the same "
+                     "command again to go on")
+        return text
 
 
 def build_table(
     space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
     jobs: int = 1, scheduler: str | None = None, shard: Shard = WHOLE, device: str = "auto",
     group_size: int = 1, data_root: str | None = None, progress: bool = True,
-    fuse: int | None = 1, compile_mode: str | None = None,
+    fuse: int | None = 1, compile_mode: str | None = None, time_limit: float | None = None,
 ) -> BuildSummary:
     """Build (or resume) the table ``out``; see the module docstring.
 
@@ -62,8 +72,17 @@ def build_table(
     space on a GPU and 1 (no fusion) on the CPU. ``group_size`` applies without fusion.
     ``compile_mode`` compiles the fused training step (`train_fused`); it needs fusion. The
     table's ``engine`` attribute records how the last call trained.
+
+    ``time_limit`` (seconds, for wall-time-limited jobs): no run starts and no fused group
+    begins another epoch after this much time; finished runs are in the journal and the
+    table, a fused group's finished epochs in its checkpoint, and calling again goes on from
+    there (the result equals an uninterrupted build bit for bit). ``summary.stopped`` says
+    whether runs were left.
     """
     t0 = time.perf_counter()
+    if time_limit is not None and not time_limit > 0:
+        raise ConfigError(f"time limit must be > 0 seconds, got {time_limit}")
+    deadline = None if time_limit is None else time.time() + time_limit  # wall clock: workers
     out = Path(out)
     header = output_header(space, protocol, seeds, shard)
     _check_existing_output(out, header)
@@ -83,7 +102,8 @@ def build_table(
         bar = _progress(len(plan), resumed, out.name, progress)
         for results in run_groups(groups, space, protocol, device=device, jobs=jobs,
                                   scheduler=scheduler, data_root=data_root, fuse=k > 1,
-                                  compile_mode=compile_mode, checkpoint_dir=str(checkpoints)):
+                                  compile_mode=compile_mode, checkpoint_dir=str(checkpoints),
+                                  deadline=deadline):
             for r in results:
                 journal.append_result(r)
             bar.update(len(results))
@@ -93,11 +113,13 @@ def build_table(
         write_table(table, out)
         planned = {(t.arch, t.seed) for t in plan}
         statuses = [r.status for k, r in journal.results.items() if k in planned]
-        if len(statuses) == len(planned):
+        complete = len(statuses) == len(planned)
+        if complete:
             shutil.rmtree(checkpoints, ignore_errors=True)
     return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
                         failed=statuses.count(Status.FAILED), resumed=resumed,
-                        computed=len(todo), wall_seconds=time.perf_counter() - t0)
+                        computed=len(todo), wall_seconds=time.perf_counter() - t0,
+                        stopped=not complete)
 
 
 def _engine(k: int, compile_mode: str | None) -> str:

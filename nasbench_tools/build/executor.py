@@ -26,15 +26,19 @@ R = TypeVar("R")
 
 def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, device: str,
               data_root: str | None, fuse: bool = False, compile_mode: str | None = None,
-              checkpoint_dir: str | None = None) -> list[RunResult]:
+              checkpoint_dir: str | None = None, deadline: float | None = None
+              ) -> list[RunResult]:
     """Worker entry point (importable by name, so loky and Dask workers can unpickle it).
     ``fuse=True`` trains the group (tasks of one seed) as one fused network, compiled with
     ``compile_mode`` if given, with a per-epoch checkpoint in ``checkpoint_dir`` (named by
-    the group's tasks; on a cluster the directory must be on a shared file system)."""
+    the group's tasks; on a cluster the directory must be on a shared file system). After
+    ``deadline`` (``time.time()``) no run starts and a fused group stops after its epoch; the
+    results returned are those of the finished runs only."""
     from nasbench_tools.train.trainer import device_data, train_group
 
     if not fuse:
-        return train_group(tasks, space, protocol, device=device, data_root=data_root)
+        return train_group(tasks, space, protocol, device=device, data_root=data_root,
+                           deadline=deadline)
     from nasbench_tools.train.fused_trainer import train_fused
 
     data = device_data(protocol, device, data_root=data_root)
@@ -43,17 +47,18 @@ def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, devic
         key = hashlib.sha256(repr([(t.arch, t.seed) for t in tasks]).encode()).hexdigest()
         checkpoint = f"{checkpoint_dir}/seed{tasks[0].seed}-{key[:16]}.pt"
     return train_fused(space, tasks, protocol, device=device, data=data,
-                       compile_mode=compile_mode, checkpoint=checkpoint)
+                       compile_mode=compile_mode, checkpoint=checkpoint, deadline=deadline)
 
 
 def run_groups(
     groups: Sequence[Sequence[Task]], space: CellSpace, protocol: Protocol, *, device: str,
     jobs: int = 1, scheduler: str | None = None, data_root: str | None = None,
     fuse: bool = False, compile_mode: str | None = None, checkpoint_dir: str | None = None,
+    deadline: float | None = None,
 ) -> Iterator[list[RunResult]]:
     """Yield the results of every group, in completion order."""
     calls = [(list(group), space, protocol, device, data_root, fuse, compile_mode,
-              checkpoint_dir) for group in groups]
+              checkpoint_dir, deadline) for group in groups]
     yield from map_unordered(run_group, calls, jobs=jobs, scheduler=scheduler)
 
 

@@ -43,6 +43,27 @@ def parse_shard(text: str | None) -> Shard:
     return Shard(index, count)
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """``"90"`` (seconds), ``"90s"``, ``"50m"`` or ``"1.5h"`` -> seconds (> 0).
+
+    >>> parse_duration("50m"), parse_duration("1.5h"), parse_duration("20")
+    (3000.0, 5400.0, 20.0)
+    """
+    raw = str(text).strip().lower()
+    scale = _UNITS.get(raw[-1:], None) if raw else None
+    try:
+        seconds = float(raw[:-1] if scale else raw) * (scale or 1.0)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"malformed duration {text!r}; expected a positive number of seconds "
+                          "or e.g. 90s, 50m, 1.5h")
+    return seconds
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"0,1,2"`` or ``"0-4"`` (inclusive) or a mix, -> sorted unique seeds."""
     seeds: set[int] = set()

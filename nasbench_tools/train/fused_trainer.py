@@ -60,8 +60,8 @@ def check_compile_mode(mode: str | None) -> None:
 
 def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
                 device: str = "cpu", data: DeviceData | None = None,
-                compile_mode: str | None = None, checkpoint: str | Path | None = None
-                ) -> list[RunResult]:
+                compile_mode: str | None = None, checkpoint: str | Path | None = None,
+                deadline: float | None = None) -> list[RunResult]:
     """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``.
 
     ``compile_mode`` (one of `COMPILE_MODES`) runs the training forward and backward of full
@@ -75,8 +75,13 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
     when it exists for the same tasks and protocol; deleted when the group is done. A
     resumed group equals an uninterrupted one bit for bit (CPU). Fused groups are long (all
     epochs of up to 81 runs), so this is what lets a build go on across short device calls.
+    With a checkpoint and a ``deadline`` (``time.time()``), a group called after the deadline
+    returns ``[]`` at once, and one called before it stops after the first epoch that ends
+    past it and returns ``[]``; calling again goes on from the checkpoint.
     """
     check_compile_mode(compile_mode)
+    if checkpoint is not None and deadline is not None and time.time() >= deadline:
+        return []
     seeds = {t.seed for t in tasks}
     if len(seeds) != 1:
         raise ConfigError(f"a fused group trains one seed, got seeds {sorted(seeds)}")
@@ -102,7 +107,9 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
             torch_threads(protocol.threads):  # thread count changes the float reductions
         torch.manual_seed(init_seed(seed, space.size))  # drop-path masks (no arch has this id)
         state = _Checkpoint(checkpoint, tasks, protocol, dev) if checkpoint else None
-        _fit(model, data, protocol, gen, curves, failed, compile_mode, state)
+        if not _fit(model, data, protocol, gen, curves, failed, compile_mode, state,
+                    deadline if state is not None else None):
+            return []
         if state is not None:
             state.path.unlink(missing_ok=True)
     return [
@@ -115,7 +122,9 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
 
 def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.Generator,
          curves: list[dict[Metric, np.ndarray]], failed: dict[int, str],
-         compile_mode: str | None = None, state: _Checkpoint | None = None) -> None:
+         compile_mode: str | None = None, state: _Checkpoint | None = None,
+         deadline: float | None = None) -> bool:
+    """Train the remaining epochs; False when stopped at ``deadline`` before the last."""
     optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
                                 weight_decay=protocol.weight_decay)
     blocks = model.model_blocks()
@@ -143,6 +152,9 @@ def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.G
             c[Metric.EPOCH_TIME][epoch] = seconds
         if state is not None and epoch + 1 < protocol.epochs:
             state.save(epoch + 1, model, optimizer, gen, curves, failed)
+            if deadline is not None and time.time() >= deadline:
+                return False
+    return True
 
 
 class _Checkpoint:

@@ -72,16 +72,21 @@ def device_data(protocol: Protocol, device: str, *, data_root: str | None = None
 
 def train_group(
     tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *, device: str = "cpu",
-    data_root: str | None = None,
+    data_root: str | None = None, deadline: float | None = None,
 ) -> list[RunResult]:
-    """Train every task of a group (one after the other) and return their results in order."""
+    """Train every task of a group (one after the other) and return their results in order;
+    none starts after ``deadline`` (``time.time()``), so the list may be shorter."""
+    results: list[RunResult] = []
+    if deadline is not None and time.time() >= deadline:
+        return results
     data = device_data(protocol, device, data_root=data_root)
     with torch_threads(protocol.threads):
-        return [
-            train_architecture(space.arch(t.arch), space, protocol, seed=t.seed, device=device,
-                               data=data)
-            for t in tasks
-        ]
+        for t in tasks:
+            if deadline is not None and time.time() >= deadline:
+                break
+            results.append(train_architecture(space.arch(t.arch), space, protocol, seed=t.seed,
+                                              device=device, data=data))
+    return results
 
 
 def train_architecture(
