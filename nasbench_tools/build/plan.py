@@ -3,7 +3,7 @@
 >>> from nasbench_tools.build.plan import make_plan, parse_shard
 >>> plan = make_plan(4, (0, 1), shard=parse_shard("1/2"))
 >>> [(t.arch, t.seed) for t in plan]
-[(0, 1), (1, 1), (2, 1), (3, 1)]
+[(1, 0), (3, 0), (1, 1), (3, 1)]
 """
 
 from __future__ import annotations
