@@ -48,3 +48,19 @@ def test_best_has_zero_regret(shipped: tuple[Path, Benchmark]) -> None:
         assert bench.regret(best, metric) == 0.0
         regrets = np.asarray(bench.regret(np.arange(81), metric))
         assert (regrets >= 0).all() and np.isclose(regrets.min(), 0.0)
+
+
+def test_compare_tables_script_reports_the_seed_mean_tau() -> None:
+    import subprocess
+    import sys
+
+    from scipy import stats
+
+    a, b = DATA / "t81-digits.h5", DATA / "t81-fashion.h5"
+    script = Path(__file__).resolve().parents[1] / "analysis" / "compare_tables.py"
+    out = subprocess.run([sys.executable, str(script), str(a), str(b), "--boot", "50"],
+                         check=True, capture_output=True, text=True).stdout
+    ids = np.arange(81)
+    tau = stats.kendalltau(np.asarray(Benchmark.open(a).query(ids, Metric.TEST_ERR)),
+                           np.asarray(Benchmark.open(b).query(ids, Metric.TEST_ERR))).statistic
+    assert f"Kendall tau {tau:.3f} [" in out

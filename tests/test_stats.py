@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import SYNTHETIC_BEST, synthetic_t81_data
 
+from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.spaces import get_space
-from nasbench_tools.stats import dead_archs, seed_agreement, table_facts
+from nasbench_tools.stats import (
+    dead_archs,
+    rank_agreement,
+    seed_agreement,
+    table_agreement,
+    table_facts,
+)
 from nasbench_tools.table import Benchmark
 from nasbench_tools.table.benchmark import synthetic_data
 
@@ -44,3 +52,81 @@ def test_table_facts() -> None:
     assert facts.best_arch == SYNTHETIC_BEST
     assert facts.test_err_min <= facts.test_err_median <= facts.test_err_max
     assert sum(n for _, n, _ in facts.by_param_free) == 81
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def test_rank_agreement_of_a_reversed_ranking() -> None:
+    a = np.arange(20.0)
+    r = rank_agreement(a, -a, rng=_rng())
+    assert (r.tau, r.rho) == (-1.0, -1.0)
+    assert r.top_k_overlap == 0.0 and r.best_rank_in_b == 20 and r.n == 20
+
+
+def test_rank_agreement_ignores_monotone_maps_and_item_order() -> None:
+    g = _rng(1)
+    a, b = g.normal(size=50), g.normal(size=50)
+    b = a + b  # correlated
+    base = rank_agreement(a, b, rng=_rng())
+    perm = g.permutation(50)
+    for x, y in ((np.exp(a), b ** 3), (a[perm], b[perm])):
+        r = rank_agreement(x, y, rng=_rng())
+        assert np.isclose(r.tau, base.tau) and np.isclose(r.rho, base.rho)
+        assert r.top_k_overlap == base.top_k_overlap
+    assert base.tau_ci[0] <= base.tau <= base.tau_ci[1]
+    assert base.rho_ci[0] <= base.rho <= base.rho_ci[1]
+
+
+def test_bootstrap_intervals_shrink_with_more_items_and_cover_zero_for_noise() -> None:
+    g = _rng(2)
+    widths = []
+    for n in (40, 400):
+        a = g.normal(size=n)
+        r = rank_agreement(a, a + g.normal(size=n), rng=_rng(), n_boot=500)
+        widths.append(r.tau_ci[1] - r.tau_ci[0])
+    assert widths[1] < 0.5 * widths[0]  # ~1/sqrt(n): 0.32x expected
+    noise = rank_agreement(g.normal(size=200), g.normal(size=200), rng=_rng(), n_boot=500)
+    assert noise.tau_ci[0] < 0.0 < noise.tau_ci[1]
+
+
+def test_rank_agreement_drops_nan_items_and_is_reproducible() -> None:
+    a = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    b = np.array([1.0, 3.0, 2.0, np.nan, 5.0, 4.0])
+    r1, r2 = rank_agreement(a, b, rng=_rng(3)), rank_agreement(a, b, rng=_rng(3))
+    assert r1 == r2 and r1.n == 4
+
+
+@pytest.mark.parametrize("a,b,kw,needle", [
+    (np.zeros(5), np.zeros(4), {}, "one length"),
+    (np.array([1.0, np.nan, 3.0]), np.ones(3), {}, "at least 3 items"),
+    (np.arange(5.0), np.arange(5.0), {"level": 95}, "confidence level"),
+])
+def test_rank_agreement_rejects_bad_input(a: np.ndarray, b: np.ndarray,
+                                          kw: dict[str, float], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        rank_agreement(a, b, rng=_rng(), **kw)
+
+
+def test_table_agreement() -> None:
+    bench = Benchmark(synthetic_t81_data())
+    r = table_agreement(bench, bench, rng=_rng(), n_boot=100)
+    assert r.tau == 1.0 and r.n == 81 and r.best_rank_in_b == 1
+    other = Benchmark(synthetic_data(get_space("t16"), np.arange(16.0)))
+    with pytest.raises(ConfigError, match="different spaces"):
+        table_agreement(bench, other, rng=_rng())
+
+
+def test_row_wise_tau_and_rho_equal_scipy_with_ties() -> None:
+    from scipy import stats
+
+    from nasbench_tools.stats.compare import kendall_rows, spearman_rows
+
+    g = _rng(4)
+    x, y = g.integers(0, 6, (30, 25)).astype(float), g.integers(0, 4, (30, 25)).astype(float)
+    tau, rho = kendall_rows(x, y), spearman_rows(x, y)
+    for i in range(30):
+        assert np.isclose(tau[i], stats.kendalltau(x[i], y[i]).statistic, atol=1e-12)
+        assert np.isclose(rho[i], stats.spearmanr(x[i], y[i]).statistic, atol=1e-12)
+    assert np.isnan(kendall_rows(np.ones((1, 5)), x[:1, :5])).all()

@@ -11,5 +11,7 @@ from nasbench_tools.stats.agreement import (
     seed_agreement,
     table_facts,
 )
+from nasbench_tools.stats.compare import RankAgreement, rank_agreement, table_agreement
 
-__all__ = ["SeedAgreement", "TableFacts", "dead_archs", "seed_agreement", "table_facts"]
+__all__ = ["RankAgreement", "SeedAgreement", "TableFacts", "dead_archs", "rank_agreement",
+           "seed_agreement", "table_agreement", "table_facts"]
