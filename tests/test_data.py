@@ -505,3 +505,25 @@ def test_debian_fashion_mnist_package() -> None:
     assert (raw.n_train, raw.n_test, raw.image_shape, raw.n_classes) == (60000, 10000,
                                                                          (1, 28, 28), 10)
     assert np.bincount(raw.y_test).tolist() == [1000] * 10
+
+
+def test_a_cifar10_jpeg_table_says_it_is_the_jpeg_copy(tmp_path: Path) -> None:
+    from conftest import tiny4_space
+
+    from nasbench_tools.build import build_table
+    from nasbench_tools.table.hdf5 import read_table
+    from nasbench_tools.train import get_protocol
+
+    path = tmp_path / "tiny.h5"
+    _write_jpeg_h5(path, per_class=4)
+    protocol = get_protocol("cifar10-jpeg", "standard", {
+        "n_train": 6, "n_valid": 3, "n_test": 3, "epochs": 1, "layers": 2, "channels": 2,
+        "batch_size": 4, "cutout": 4})
+    out = tmp_path / "t.h5"
+    build_table(tiny4_space(), protocol, (0,), out, device="cpu", progress=False,
+                data_root=str(path), fuse=2)
+    table = read_table(out)
+    assert table.dataset == "cifar10-jpeg"
+    note = table.attrs["data_note"]
+    assert note.startswith("JPEG re-encoding of CIFAR-10, not the official release")
+    assert table.attrs["data_source"] == f"{path} (from written by a test)"

@@ -38,14 +38,14 @@ def compile_table(journal: Journal, space: CellSpace, protocol: Protocol, seeds:
     """The table of every result in ``journal``; tasks of the plan without one are running
     (handed out, unfinished) or pending."""
     from nasbench_tools.runtime import environment
-    from nasbench_tools.train.trainer import load_split
+    from nasbench_tools.train.trainer import data_provenance
 
     attrs: dict[str, Any] = {
         **environment(),
         "device": device,
         "engine": engine,
         "shard": str(shard),
-        "split_sha256": load_split(protocol, data_root=data_root).sha256(),
+        **data_provenance(protocol, data_root=data_root),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     table = TableData.empty(space, protocol.dataset, protocol.to_dict(), seeds, protocol.epochs,

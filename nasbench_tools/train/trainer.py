@@ -59,6 +59,16 @@ def load_split(protocol: Protocol, *, data_root: str | None = None) -> SplitIndi
     return _raw_and_split(protocol, data_root)[1]
 
 
+def data_provenance(protocol: Protocol, *, data_root: str | None = None) -> dict[str, str]:
+    """What a table records about its data: the split's hash, where the images were read
+    from, and any caveat that must travel with the numbers (e.g. a lossy JPEG re-encoding)."""
+    raw, split = _raw_and_split(protocol, data_root)
+    out = {"split_sha256": split.sha256(), "data_source": raw.source}
+    if raw.note:
+        out["data_note"] = raw.note
+    return out
+
+
 def device_data(protocol: Protocol, device: str, *, data_root: str | None = None) -> DeviceData:
     """The protocol's dataset as tensors on ``device`` (cached: one dataset per process)."""
     key = (protocol.dataset, data_root, protocol.n_valid, protocol.n_test, protocol.n_train,
