@@ -22,14 +22,19 @@ def report(path: str) -> str:
         f"- mean test error over archs: min {facts.test_err_min:.2f} %, "
         f"median {facts.test_err_median:.2f} %, max {facts.test_err_max:.2f} %",
         f"- best arch {facts.best_arch}: `{facts.best_genotype}`",
-        f"- seed-to-seed Kendall tau of final test error: mean {agree.mean_tau:.3f} "
-        f"(pairs: {', '.join(f'{a}-{b} {t:.3f}' for a, b, t in agree.pairs)})",
-        f"- mean std of test error across seeds: {facts.seed_std_mean:.2f} points",
     ]
-    valid = seed_agreement(bench, Metric.VALID_ERR)
-    lines.append(f"- same for valid error: mean tau {valid.mean_tau:.3f}")
+    if len(bench.seeds) > 1:
+        valid = seed_agreement(bench, Metric.VALID_ERR)
+        lines += [
+            f"- seed-to-seed Kendall tau of final test error: mean {agree.mean_tau:.3f} "
+            f"(pairs: {', '.join(f'{a}-{b} {t:.3f}' for a, b, t in agree.pairs)})",
+            f"- mean std of test error across seeds: {facts.seed_std_mean:.2f} points",
+            f"- same for valid error: mean tau {valid.mean_tau:.3f}",
+        ]
+    else:
+        lines.append("- one seed: no seed agreement")
     dead = dead_archs(bench)
-    if len(dead):
+    if len(dead) and len(bench.seeds) > 1:
         live = np.setdiff1d(np.arange(bench.n_archs), dead)
         lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the "
                      f"head): tau {seed_agreement(bench, archs=live).mean_tau:.3f}")

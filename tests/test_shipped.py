@@ -12,11 +12,12 @@ from nasbench_tools.table.validate import validate_table
 from nasbench_tools.train import get_protocol
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-#: file -> (space, dataset, protocol preset, number of seeds)
-SHIPPED = {
-    "t81-digits.h5": ("t81", "digits", "standard", 3),
-    "t81-none-digits.h5": ("t81-none", "digits", "standard", 3),
-    "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 2),
+#: file -> (space, dataset, protocol preset, number of seeds, protocol overrides)
+SHIPPED: dict[str, tuple[str, str, str, int, dict[str, int]]] = {
+    "t81-digits.h5": ("t81", "digits", "standard", 3, {}),
+    "t81-none-digits.h5": ("t81-none", "digits", "standard", 3, {}),
+    "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 2, {}),
+    "t81-fashion-8k.h5": ("t81", "fashion-mnist", "cpu", 1, {"n_train": 8000, "epochs": 10}),
 }
 
 
@@ -34,10 +35,10 @@ def test_validates_clean(shipped: tuple[Path, Benchmark]) -> None:
 
 def test_is_the_documented_protocol(shipped: tuple[Path, Benchmark]) -> None:
     path, bench = shipped
-    space, dataset, preset, n_seeds = SHIPPED[path.name]
+    space, dataset, preset, n_seeds, overrides = SHIPPED[path.name]
     assert bench.space.name == space and bench.dataset == dataset
     assert bench.n_archs == 81 and len(bench.seeds) == n_seeds
-    assert dict(bench.protocol) == get_protocol(dataset, preset).to_dict()
+    assert dict(bench.protocol) == get_protocol(dataset, preset, overrides).to_dict()
     assert (bench.data.status == Status.DONE).all()
 
 
