@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=_cmd_datasets)
     _add_build(sub)
     _add_search(sub)
-    p = sub.add_parser("merge", help="combine shard tables into one")
+    p = sub.add_parser("merge", help="combine shard tables, or tables of other seeds, into one")
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_merge)

@@ -72,6 +72,18 @@ def test_shards_merge_to_the_one_shot_build(reference: TableData, tmp_path: Path
     assert_same_numbers(reference, read_table(tmp_path / "merged.h5"))
 
 
+def test_tables_of_other_seeds_merge_to_the_one_shot_build(reference: TableData,
+                                                           tmp_path: Path) -> None:
+    """Seed 1 built later than seed 0: merged, they are the two-seed build, seeds sorted."""
+    parts = [tmp_path / "s1.h5", tmp_path / "s0.h5"]
+    for seed, p in zip((1, 0), parts, strict=True):
+        build_table(tiny4_space(), PROTOCOL, (seed,), p, device="cpu", progress=False)
+    merged = merge_tables(parts, tmp_path / "merged.h5")
+    assert merged.seeds == SEEDS
+    assert_same_numbers(reference, read_table(tmp_path / "merged.h5"))
+    assert validate_table(tmp_path / "merged.h5").ok
+
+
 def test_rerun_trains_nothing(tmp_path: Path) -> None:
     out = tmp_path / "t.h5"
     build(out)

@@ -171,7 +171,7 @@ def test_validate_reports_problems_with_exit_1(capsys: pytest.CaptureFixture[str
 def test_merge_needs_compatible_inputs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                        table: Path) -> None:
     other = tmp_path / "other.h5"
-    write_table(synthetic_t81_data(seeds=(5,)), other)
+    write_table(synthetic_t81_data(seeds=(5,), epochs=3), other)
     code, _, err = run(capsys, "merge", str(table), str(other), "--out", str(tmp_path / "m.h5"))
-    assert_one_line_error(code, err, "other.h5", "seeds")
+    assert_one_line_error(code, err, "other.h5", "epochs")
     assert not (tmp_path / "m.h5").exists()

@@ -1,9 +1,11 @@
-"""Combine the tables of independent shard builds into one table.
+"""Combine the tables of independent builds into one table: shards of one build, or builds of
+other seeds (seed 0 now, seeds 1-2 later).
 
 >>> merge_tables(["t81.shard0.h5", "t81.shard1.h5"], "t81.h5")   # doctest: +SKIP
+>>> merge_tables(["t81-seed0.h5", "t81-seeds1-2.h5"], "t81.h5")   # doctest: +SKIP
 
-All inputs must share space, dataset, protocol, seeds and epochs. A run finished in two inputs
-must have identical numbers in both.
+All inputs must share space, dataset, protocol and epochs; the output's seeds are all the
+inputs' seeds, sorted. A run finished in two inputs must have identical numbers in both.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def merge_tables(inputs: Sequence[str | Path], out: str | Path) -> TableData:
         _check_compatible(first, t, path)
     attrs = {**first.attrs, "shard": "merged",
              "merged_from": json.dumps([Path(p).name for p in inputs])}
-    merged = TableData.empty(first.space, first.dataset, first.protocol, first.seeds,
-                             first.epochs, attrs)
+    seeds = tuple(sorted({s for t in tables for s in t.seeds}))
+    merged = TableData.empty(first.space, first.dataset, first.protocol, seeds, first.epochs,
+                             attrs)
     seen: dict[tuple[int, int], RunResult] = {}
     for path, t in zip(inputs, tables, strict=True):
         for r in results_from_table(t):
@@ -41,7 +44,7 @@ def merge_tables(inputs: Sequence[str | Path], out: str | Path) -> TableData:
                     f"run (arch {r.arch}, seed {r.seed}) differs between inputs ({path})"
                 )
             seen[r.key] = r
-            fill_result(merged, r, first.seeds.index(r.seed))
+            fill_result(merged, r, seeds.index(r.seed))
     write_table(merged, out)
     return merged
 
@@ -51,10 +54,10 @@ def _check_compatible(a: TableData, b: TableData, path: str | Path) -> None:
         "space": (a.space, b.space),
         "dataset": (a.dataset, b.dataset),
         "protocol": (dict(a.protocol), dict(b.protocol)),
-        "seeds": (tuple(a.seeds), tuple(b.seeds)),
         "epochs": (a.epochs, b.epochs),
     }
     differing = [k for k, (x, y) in checks.items() if x != y]
     if differing:
         raise BuildMismatchError(f"{str(path)!r} has a different {', '.join(differing)} "
-                                 "from the first input; only shards of one build can be merged")
+                                 "from the first input; only tables of one space, dataset, "
+                                 "protocol and epochs can be merged")
