@@ -62,7 +62,7 @@ def test_rank_agreement_of_a_reversed_ranking() -> None:
     a = np.arange(20.0)
     r = rank_agreement(a, -a, rng=_rng())
     assert (r.tau, r.rho) == (-1.0, -1.0)
-    assert r.top_k_overlap == 0.0 and r.best_rank_in_b == 20 and r.n == 20
+    assert r.top_k_overlap == 0.0 and r.best_rank_in_b == r.best_rank_in_a == 20 and r.n == 20
 
 
 def test_rank_agreement_ignores_monotone_maps_and_item_order() -> None:

@@ -42,12 +42,16 @@ class BuildSummary:
     resumed: int
     computed: int
     wall_seconds: float
-    stopped: bool = False
 
     @property
     def left(self) -> int:
         """Runs of the plan without a result (only after a ``time_limit`` stop)."""
         return self.planned - self.done - self.failed
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the call stopped at its time limit with runs left."""
+        return self.left > 0
 
     def line(self) -> str:
         text = (f"{self.out}: {self.done} done, {self.failed} failed of {self.planned} runs "
@@ -113,13 +117,11 @@ def build_table(
         write_table(table, out)
         planned = {(t.arch, t.seed) for t in plan}
         statuses = [r.status for k, r in journal.results.items() if k in planned]
-        complete = len(statuses) == len(planned)
-        if complete:
+        if len(statuses) == len(planned):
             shutil.rmtree(checkpoints, ignore_errors=True)
     return BuildSummary(out=out, planned=len(plan), done=statuses.count(Status.DONE),
                         failed=statuses.count(Status.FAILED), resumed=resumed,
-                        computed=len(todo), wall_seconds=time.perf_counter() - t0,
-                        stopped=not complete)
+                        computed=len(todo), wall_seconds=time.perf_counter() - t0)
 
 
 def _engine(k: int, compile_mode: str | None) -> str:

@@ -30,7 +30,7 @@ class RankAgreement:
     ``*_ci`` are percentile bootstrap intervals over the items (resampled with replacement),
     at ``level``. ``top_k_overlap``: the share of the ``k`` best items of the first ranking
     that are among the ``k`` best of the second; ``best_rank_in_b``: where the first
-    ranking's best item stands in the second (1 = best).
+    ranking's best item stands in the second (1 = best), ``best_rank_in_a`` the reverse.
     """
 
     n: int
@@ -41,6 +41,7 @@ class RankAgreement:
     k: int
     top_k_overlap: float
     best_rank_in_b: int
+    best_rank_in_a: int
     level: float
 
     def line(self) -> str:
@@ -74,11 +75,11 @@ def rank_agreement(a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator, k:
     q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
     (t_lo, r_lo), (t_hi, r_hi) = np.nanpercentile(boot, q, axis=0)
     top_a, top_b = np.argsort(a, kind="stable")[:k], np.argsort(b, kind="stable")[:k]
-    best_rank = int((b < b[top_a[0]]).sum()) + 1
     return RankAgreement(n=n, tau=tau, tau_ci=(float(t_lo), float(t_hi)), rho=rho,
                          rho_ci=(float(r_lo), float(r_hi)), k=k,
                          top_k_overlap=len(set(top_a.tolist()) & set(top_b.tolist())) / k,
-                         best_rank_in_b=best_rank, level=level)
+                         best_rank_in_b=int((b < b[top_a[0]]).sum()) + 1,
+                         best_rank_in_a=int((a < a[top_b[0]]).sum()) + 1, level=level)
 
 
 def table_agreement(first: Benchmark, second: Benchmark, metric: Metric = Metric.TEST_ERR, *,
