@@ -9,7 +9,7 @@ ids form a product grid; the default slices the model axis on a GPU and gathers 
 
     python benchmarks/bench_fused.py --device cpu --size 8 --layers 5 --channels 8 --batch 64
     python benchmarks/bench_fused.py --device cuda --size 32 --in-channels 3 --layers 8 \\
-        --channels 16 --batch 96 --fused-batch 128
+        --channels 16 --batch 96 --fused-batch 128 [--bf16]
 
 Prints a Markdown table (medians over ``--repeats``) to paste into benchmarks/README.md.
 """
@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true",
+                    help="forward and loss under bf16 autocast (the protocol's precision=bf16)")
     ap.add_argument("--gathers", action="store_true",
                     help="also time each fused group with gathers instead of grid slices")
     args = ap.parse_args()
@@ -81,6 +83,9 @@ def main() -> None:
         return Network(space, space.arch(a), in_channels=args.in_channels, n_classes=10,
                        layers=args.layers, channels=args.channels).to(dev).train()
 
+    def mixed() -> torch.autocast:
+        return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16)
+
     x, y = batch(args.batch)
     rates = []
     for a in range(0, 81, 9):
@@ -89,7 +94,9 @@ def main() -> None:
 
         def step(model: Network = model, opt: torch.optim.SGD = opt) -> None:
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x)[0], y).backward()
+            with mixed():
+                loss = F.cross_entropy(model(x)[0].float(), y)
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
 
@@ -106,7 +113,9 @@ def main() -> None:
             def fused_step(fused: FusedNetwork = fused, opt: torch.optim.SGD = opt,
                            blocks: list = blocks, k: int = k) -> None:  # type: ignore[type-arg]
                 opt.zero_grad(set_to_none=True)
-                per_model_loss(fused(xf)[0], yf).sum().backward()
+                with mixed():
+                    loss = per_model_loss(fused(xf)[0], yf).sum()
+                loss.backward()
                 clip_per_model(blocks, k, 5.0)
                 opt.step()
 
@@ -116,9 +125,10 @@ def main() -> None:
                          f"{r / separate:.2f}x"))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
         (platform.processor() or platform.machine())
+    precision = "bf16 autocast" if args.bf16 else "fp32"
     print(f"device {name}, torch {torch.__version__}, {args.threads} thread(s); t81, "
           f"L={args.layers}, C={args.channels}, {args.in_channels}x{args.size}x{args.size} "
-          f"images, fp32; median of {args.repeats} x {args.steps} steps")
+          f"images, {precision}; median of {args.repeats} x {args.steps} steps")
     print("| way of training | per-model batch | model-images/s | vs separate |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(v) for v in row) + " |")

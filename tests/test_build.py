@@ -241,6 +241,28 @@ def test_a_time_limited_build_goes_on_where_it_stopped(reference: TableData,
     assert_same_numbers(reference, read_table(out))
 
 
+def test_a_build_of_an_older_version_resumes(reference: TableData, tmp_path: Path) -> None:
+    """A journal and table written before a protocol field existed (here ``precision``) hold
+    the same protocol: resuming them is not refused, and the result is the uninterrupted one."""
+    import h5py
+
+    out = tmp_path / "t.h5"
+    build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu", progress=False,
+                time_limit=1e-6)
+    journal = Path(f"{out}.journal")
+    lines = journal.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    del header["protocol"]["precision"]
+    journal.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    with h5py.File(out, "r+") as f:
+        stored = json.loads(f.attrs["protocol"])
+        del stored["precision"]
+        f.attrs["protocol"] = json.dumps(stored)
+    assert build_table(tiny4_space(), PROTOCOL, SEEDS, out, device="cpu",
+                       progress=False).done == 8
+    assert_same_numbers(reference, read_table(out))
+
+
 def test_a_time_limited_fused_build_stops_between_epochs(tmp_path: Path) -> None:
     """One fused group of 4 archs, 6 epochs, a limit of half its measured training time: the
     first call stops mid-group with its epochs in the checkpoint, and calling again until done

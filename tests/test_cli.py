@@ -78,6 +78,7 @@ def test_query_by_genotype(capsys: pytest.CaptureFixture[str], table: Path) -> N
          ["--compile default needs a fused build", "--fuse"]),
         (["build-table", "--time-limit", "soon"], ["malformed duration 'soon'", "50m"]),
         (["build-table", "--time-limit", "0"], ["malformed duration '0'", "positive"]),
+        (["build-table", "--set", "precision=fp16"], ["precision='fp16'", "fp32, bf16"]),
     ],
 )
 def test_bad_build_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str],

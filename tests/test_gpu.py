@@ -104,3 +104,20 @@ def test_compiled_fused_build_on_cuda_is_close_to_eager(tmp_path: Path, mode: st
     assert compiled.attrs["engine"] == f"fused K<=4, torch.compile {mode}"
     np.testing.assert_allclose(compiled.metrics[Metric.TRAIN_LOSS],
                                eager.metrics[Metric.TRAIN_LOSS], rtol=2e-2)
+
+
+def test_bf16_fused_training_on_cuda_is_close_to_separate() -> None:
+    from nasbench_tools.train.fused_trainer import train_fused
+    from nasbench_tools.train.task import Task
+    from nasbench_tools.train.trainer import train_group
+
+    space = get_space("t81")
+    protocol = get_protocol("digits", "quick", {"epochs": 2, "n_train": 192,
+                                                "precision": "bf16"})
+    tasks = [Task(a, 1) for a in (0, 40, 80, 13)]
+    separate = train_group(tasks, space, protocol, device="cuda")
+    fused = train_fused(space, tasks, protocol, device="cuda")
+    for s, f in zip(separate, fused, strict=True):
+        assert f.status is s.status is Status.DONE
+        np.testing.assert_allclose(f.metrics[Metric.TRAIN_LOSS], s.metrics[Metric.TRAIN_LOSS],
+                                   rtol=2e-2)

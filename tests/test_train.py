@@ -67,3 +67,22 @@ def test_protocol_presets_and_overrides() -> None:
         get_protocol("digits", "quick", {"epoch": "3"})
     with pytest.raises(ConfigError, match=">= 1"):
         get_protocol("digits", "quick", {"epochs": "0"})
+
+
+def test_bf16_precision_is_reproducible_and_close_to_fp32() -> None:
+    """Mixed precision changes the numbers a little (so a bf16 table is its own table) but
+    stays deterministic on the CPU and trains as well as fp32."""
+    space = get_space("t81")
+    bf16 = get_protocol("digits", "quick", {"epochs": 2, "layers": 2, "channels": 4,
+                                             "precision": "bf16"})
+    a = train_architecture(space.arch(7), space, bf16, seed=3, device="cpu")
+    b = train_architecture(space.arch(7), space, bf16, seed=3, device="cpu")
+    ref = train_architecture(space.arch(7), space, PROTOCOL, seed=3, device="cpu")
+    assert a.status is Status.DONE and a.same_numbers(b) and not a.same_numbers(ref)
+    for m in (Metric.TRAIN_LOSS, Metric.VALID_LOSS):
+        np.testing.assert_allclose(a.metrics[m], ref.metrics[m], rtol=0.1)
+
+
+def test_unknown_precision_is_refused_with_the_allowed_ones() -> None:
+    with pytest.raises(ConfigError, match=r"precision='fp16' is not one of fp32, bf16"):
+        get_protocol("digits", "quick", {"precision": "fp16"})

@@ -159,6 +159,8 @@ def _check_existing_output(out: Path, header: dict[str, object]) -> None:
     if not out.exists():
         return
     found = read_header(out)
+    if isinstance(found.get("protocol"), dict):  # a table of an older version
+        found["protocol"] = Protocol.canonical(found["protocol"])
     differing = [k for k in ("space", "dataset", "protocol", "seeds", "shard")
                  if _norm(found.get(k)) != _norm(header[k])]
     if differing:

@@ -18,6 +18,7 @@ from nasbench_tools.build.compile import fill_result, results_from_table
 from nasbench_tools.exceptions import BuildMismatchError, ConfigError
 from nasbench_tools.table.data import TableData
 from nasbench_tools.table.hdf5 import read_table, write_table
+from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
 
 
@@ -53,7 +54,7 @@ def _check_compatible(a: TableData, b: TableData, path: str | Path) -> None:
     checks = {
         "space": (a.space, b.space),
         "dataset": (a.dataset, b.dataset),
-        "protocol": (dict(a.protocol), dict(b.protocol)),
+        "protocol": (Protocol.canonical(a.protocol), Protocol.canonical(b.protocol)),
         "epochs": (a.epochs, b.epochs),
     }
     differing = [k for k, (x, y) in checks.items() if x != y]

@@ -39,13 +39,13 @@ from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
 from nasbench_tools.train.seeding import data_seed, init_seed
 from nasbench_tools.train.task import Task
-from nasbench_tools.train.trainer import _build, device_data, train_batches
+from nasbench_tools.train.trainer import _build, at_least_fp32, autocast, device_data, train_batches
 
 
 def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of every model, ``[B, K, classes]`` and ``[B]`` -> ``[K]`` (batch mean)."""
-    n, k, _ = logits.shape
-    return F.cross_entropy(logits.permute(0, 2, 1), y[:, None].expand(n, k),
+    n, k, _ = logits.shape  # in float32 also under bf16 autocast
+    return F.cross_entropy(at_least_fp32(logits).permute(0, 2, 1), y[:, None].expand(n, k),
                            reduction="none").mean(0)
 
 
@@ -135,8 +135,9 @@ def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.G
         for group in optimizer.param_groups:
             group["lr"] = protocol.lr_at(epoch)
         loss, acc = _train_epoch(step, optimizer, blocks, data, protocol, gen, epoch)
-        evals = [evaluate_fused(model, x, y, protocol.eval_batch_size)
-                 for x, y in ((data.x_valid, data.y_valid), (data.x_test, data.y_test))]
+        with autocast(protocol, data.y_train.device):
+            evals = [evaluate_fused(model, x, y, protocol.eval_batch_size)
+                     for x, y in ((data.x_valid, data.y_valid), (data.x_test, data.y_test))]
         seconds = (time.perf_counter() - start) / model.k  # the group's time, per model
         for i, c in enumerate(curves):
             if i in failed:
@@ -236,10 +237,11 @@ def _train_epoch(step: _Forward, optimizer: torch.optim.Optimizer,
     total = torch.zeros(model.k, device=data.y_train.device, dtype=torch.float64)
     correct = torch.zeros(model.k, device=data.y_train.device, dtype=torch.long)
     for x, y in train_batches(data, protocol, gen):
-        logits, aux = step(x, drop, protocol.drop_path > 0)
-        losses = per_model_loss(logits, y)
-        if aux is not None:
-            losses = losses + protocol.aux_weight * per_model_loss(aux, y)
+        with autocast(protocol, y.device):
+            logits, aux = step(x, drop, protocol.drop_path > 0)
+            losses = per_model_loss(logits, y)
+            if aux is not None:
+                losses = losses + protocol.aux_weight * per_model_loss(aux, y)
         optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
         clip_per_model(blocks, model.k, protocol.grad_clip)

@@ -22,6 +22,8 @@ from typing import Any
 from nasbench_tools.config import apply_overrides
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -35,6 +37,11 @@ class Protocol:
     every architecture of one seed sees the same batches (common random numbers across
     architectures; each seed has its own order), and the initial weights on (seed, arch); see
     `nasbench_tools.train.seeding`. Fused and unfused builds share this.
+
+    ``precision``: ``fp32``, or ``bf16`` for mixed precision (forward and backward under
+    bfloat16 autocast, weights, optimiser state and the loss in float32), which roughly halves
+    the memory traffic of these memory-bound networks on a GPU. A bf16 table is a table of
+    its own: its numbers are not those of an fp32 build.
     """
 
     dataset: str
@@ -60,6 +67,7 @@ class Protocol:
     aux_weight: float = 0.0
     eval_batch_size: int = 1024
     threads: int = 1
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         positive = ("epochs", "layers", "channels", "batch_size", "eval_batch_size", "threads")
@@ -72,6 +80,9 @@ class Protocol:
             raise ConfigError(f"protocol drop_path={self.drop_path} must be in [0, 1)")
         if self.lr <= 0 or self.lr_min < 0 or self.lr_min > self.lr:
             raise ConfigError(f"protocol needs 0 <= lr_min <= lr and lr > 0 (lr={self.lr})")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"protocol precision={self.precision!r} is not one of "
+                              f"{', '.join(PRECISIONS)}")
         if self.grad_clip <= 0 or self.weight_decay < 0 or self.aux_weight < 0:
             raise ConfigError("protocol grad_clip must be > 0, weight_decay and aux_weight >= 0")
 
@@ -97,6 +108,16 @@ class Protocol:
                 f"unknown protocol fields {sorted(unknown)}; allowed: {sorted(names)}"
             )
         return cls(**dict(d))
+
+    @classmethod
+    def canonical(cls, d: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored protocol as this version writes it: fields added since it was stored
+        (such as ``precision``) at their defaults, so older journals and tables still match
+        a build of the same protocol. A dict that is no valid protocol comes back as it is."""
+        try:
+            return cls.from_dict(d).to_dict()
+        except (ConfigError, TypeError):
+            return dict(d)
 
 
 _DIGITS: dict[str, Any] = dict(dataset="digits", n_valid=300, n_test=500, split_seed=0)

@@ -149,9 +149,21 @@ def _fit(model: Network, data: DeviceData, protocol: Protocol, gen: torch.Genera
             (data.x_valid, data.y_valid, Metric.VALID_LOSS, Metric.VALID_ACC),
             (data.x_test, data.y_test, Metric.TEST_LOSS, Metric.TEST_ACC),
         ):
-            curves[loss_m][epoch], curves[acc_m][epoch] = evaluate(model, x, y,
-                                                                   protocol.eval_batch_size)
+            with autocast(protocol, y.device):
+                curves[loss_m][epoch], curves[acc_m][epoch] = evaluate(
+                    model, x, y, protocol.eval_batch_size)
         curves[Metric.EPOCH_TIME][epoch] = time.perf_counter() - start
+
+
+def autocast(protocol: Protocol, device: torch.device | str) -> torch.autocast:
+    """The protocol's mixed precision as a context (a no-op for ``fp32``)."""
+    kind = torch.device(device).type
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=protocol.precision == "bf16")
+
+
+def at_least_fp32(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 if it is in a lower precision (bf16 logits), else as it is."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
 
 
 def train_batches(data: DeviceData, protocol: Protocol, gen: torch.Generator
@@ -177,10 +189,11 @@ def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceD
     total_loss = torch.zeros((), device=data.y_train.device)
     correct = torch.zeros((), device=data.y_train.device, dtype=torch.long)
     for x, y in train_batches(data, protocol, gen):
-        logits, aux = model(x, drop_prob=drop)
-        loss = F.cross_entropy(logits, y)
-        if aux is not None:
-            loss = loss + protocol.aux_weight * F.cross_entropy(aux, y)
+        with autocast(protocol, y.device):
+            logits, aux = model(x, drop_prob=drop)
+            loss = F.cross_entropy(at_least_fp32(logits), y)  # fp32 also under bf16 autocast
+            if aux is not None:
+                loss = loss + protocol.aux_weight * F.cross_entropy(at_least_fp32(aux), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), protocol.grad_clip)
@@ -203,6 +216,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     for start in range(0, len(y), batch_size):
         logits, _ = model(x[start:start + batch_size])
         yb = y[start:start + batch_size]
-        total_loss += F.cross_entropy(logits, yb, reduction="sum").double()
+        total_loss += F.cross_entropy(at_least_fp32(logits), yb, reduction="sum").double()
         correct += (logits.argmax(1) == yb).sum()
     return float(total_loss) / len(y), float(correct) / len(y)
