@@ -86,6 +86,17 @@ def main() -> None:
     def mixed() -> torch.autocast:
         return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=args.bf16)
 
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
+        (platform.processor() or platform.machine())
+    precision = "bf16 autocast" if args.bf16 else "fp32"
+    print(f"device {name}, torch {torch.__version__}, {args.threads} thread(s); t81, "
+          f"L={args.layers}, C={args.channels}, {args.in_channels}x{args.size}x{args.size} "
+          f"images, {precision}; median of {args.repeats} x {args.steps} steps")
+    print("| way of training | per-model batch | model-images/s | vs separate |\n|---|---|---|---|")
+
+    def row(*values: object) -> None:  # each row as soon as it is measured
+        print("| " + " | ".join(str(v) for v in values) + " |", flush=True)
+
     x, y = batch(args.batch)
     rates = []
     for a in range(0, 81, 9):
@@ -102,11 +113,12 @@ def main() -> None:
 
         rates.append(rate(step, args.batch, args.steps, args.repeats, dev))
     separate = len(rates) / sum(1.0 / r for r in rates)  # the rate of training them in turn
-    rows = [("separate, one model at a time", args.batch, f"{separate:,.0f}", "1.00x")]
+    row("separate, one model at a time", args.batch, f"{separate:,.0f}", "1.00x")
     xf, yf = batch(args.fused_batch or args.batch)
     for k in (int(v) for v in args.groups.split(",")):
         for slicing in (True, False) if args.gathers else (None,):
             fused = FusedNetwork([net(a) for a in range(k)], slicing=slicing).train()
+            how = f"grid {'x'.join(map(str, fused.grid))} slices" if fused.grid else "gathers"
             opt = torch.optim.SGD(fused.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
             blocks = fused.model_blocks()
 
@@ -119,20 +131,15 @@ def main() -> None:
                 clip_per_model(blocks, k, 5.0)
                 opt.step()
 
-            r = rate(fused_step, k * len(yf), args.steps, args.repeats, dev)
-            how = f"grid {'x'.join(map(str, fused.grid))} slices" if fused.grid else "gathers"
-            rows.append((f"fused, K = {k}, {how}", len(yf), f"{r:,.0f}",
-                         f"{r / separate:.2f}x"))
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
-        (platform.processor() or platform.machine())
-    precision = "bf16 autocast" if args.bf16 else "fp32"
-    print(f"device {name}, torch {torch.__version__}, {args.threads} thread(s); t81, "
-          f"L={args.layers}, C={args.channels}, {args.in_channels}x{args.size}x{args.size} "
-          f"images, {precision}; median of {args.repeats} x {args.steps} steps")
-    print("| way of training | per-model batch | model-images/s | vs separate |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(str(v) for v in row) + " |")
-
+            try:
+                r = rate(fused_step, k * len(yf), args.steps, args.repeats, dev)
+            except torch.OutOfMemoryError:
+                row(f"fused, K = {k}, {how}", len(yf), "out of memory", "")
+            else:
+                row(f"fused, K = {k}, {how}", len(yf), f"{r:,.0f}", f"{r / separate:.2f}x")
+            del fused, opt, blocks, fused_step
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
 
 if __name__ == "__main__":
     main()
