@@ -39,8 +39,8 @@ class Protocol:
     `nasbench_tools.train.seeding`. Fused and unfused builds share this.
 
     ``precision``: ``fp32``, or ``bf16`` for mixed precision (forward and backward under
-    bfloat16 autocast, weights, optimiser state and the loss in float32), which roughly halves
-    the memory traffic of these memory-bound networks on a GPU. A bf16 table is a table of
+    bfloat16 autocast, weights, optimiser state and the loss in float32): half the bytes per
+    activation, for networks that are memory-bound on a GPU. A bf16 table is a table of
     its own: its numbers are not those of an fp32 build.
     """
 
