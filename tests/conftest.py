@@ -5,6 +5,10 @@ The builders are plain functions too, so a test can make a variant (other seeds,
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +69,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason="needs CUDA")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+def write_jpeg_h5(path: Path, per_class: int = 2, n_classes: int = 3) -> dict[str, np.ndarray]:
+    """A small file in the layout of the offline CIFAR-10 JPEG copy (images of one grey
+    level per class and index); the labels written per split."""
+    pil = pytest.importorskip("PIL.Image")
+    h5py = pytest.importorskip("h5py")
+    labels_out = {}
+    with h5py.File(path, "w") as f:
+        f.attrs["classes"] = json.dumps([f"class{c}" for c in range(n_classes)])
+        f.attrs["source"] = "written by a test"
+        f.attrs["format_version"] = 2
+        for split in ("train", "test"):
+            blobs, labels = [], []
+            for c in range(n_classes):  # sorted by class, as in the real file
+                for k in range(per_class):
+                    img = np.full((32, 32, 3), (40 * c + 10 * k) % 256, dtype=np.uint8)
+                    buf = io.BytesIO()
+                    pil.fromarray(img).save(buf, format="JPEG", quality=95)
+                    blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
+                    labels.append(c)
+            g = f.create_group(split)
+            g["jpeg_bytes"] = np.concatenate(blobs)
+            sizes = [b.size for b in blobs]
+            g["offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            g["label"] = np.array(labels, dtype=np.uint8)
+            labels_out[split] = np.array(labels)
+    return labels_out

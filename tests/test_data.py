@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
-import json
 import pickle
 import struct
 import subprocess
@@ -13,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_jpeg_h5
 
 from nasbench_tools.data import (
     RawDataset,
@@ -84,32 +83,6 @@ def _write_cifar(root: Path, n_classes: int, per_batch: int = 4) -> dict[str, np
         written.setdefault(f"y_{part}", []).append(np.array(labels))
     (d / meta_file).write_bytes(pickle.dumps(meta))
     return {k: np.concatenate(v) for k, v in written.items()}
-
-
-def _write_jpeg_h5(path: Path, per_class: int = 2, n_classes: int = 3) -> dict[str, np.ndarray]:
-    pil = pytest.importorskip("PIL.Image")
-    h5py = pytest.importorskip("h5py")
-    labels_out = {}
-    with h5py.File(path, "w") as f:
-        f.attrs["classes"] = json.dumps([f"class{c}" for c in range(n_classes)])
-        f.attrs["source"] = "written by a test"
-        f.attrs["format_version"] = 2
-        for split in ("train", "test"):
-            blobs, labels = [], []
-            for c in range(n_classes):  # sorted by class, as in the real file
-                for k in range(per_class):
-                    img = np.full((32, 32, 3), 40 * c + 10 * k, dtype=np.uint8)
-                    buf = io.BytesIO()
-                    pil.fromarray(img).save(buf, format="JPEG", quality=95)
-                    blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
-                    labels.append(c)
-            g = f.create_group(split)
-            g["jpeg_bytes"] = np.concatenate(blobs)
-            sizes = [b.size for b in blobs]
-            g["offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-            g["label"] = np.array(labels, dtype=np.uint8)
-            labels_out[split] = np.array(labels)
-    return labels_out
 
 
 def _toy(n_per_class: tuple[int, ...], with_test: bool = False) -> RawDataset:
@@ -214,7 +187,7 @@ def test_svhn_mat(tmp_path: Path) -> None:
 
 def test_cifar10_jpeg_offline_layout(tmp_path: Path) -> None:
     path = tmp_path / "tiny.h5"
-    labels = _write_jpeg_h5(path)
+    labels = write_jpeg_h5(path)
     raw = load_cifar10_jpeg(path, cache_dir=tmp_path / "cache")
     assert raw.x_train.shape == (6, 32, 32, 3) and raw.classes == ("class0", "class1", "class2")
     assert "not the official release" in raw.note
@@ -515,7 +488,7 @@ def test_a_cifar10_jpeg_table_says_it_is_the_jpeg_copy(tmp_path: Path) -> None:
     from nasbench_tools.train import get_protocol
 
     path = tmp_path / "tiny.h5"
-    _write_jpeg_h5(path, per_class=4)
+    write_jpeg_h5(path, per_class=4)
     protocol = get_protocol("cifar10-jpeg", "standard", {
         "n_train": 6, "n_valid": 3, "n_test": 3, "epochs": 1, "layers": 2, "channels": 2,
         "batch_size": 4, "cutout": 4})
