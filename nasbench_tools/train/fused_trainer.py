@@ -43,8 +43,9 @@ from nasbench_tools.train.trainer import _build, at_least_fp32, autocast, device
 
 
 def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of every model, ``[B, K, classes]`` and ``[B]`` -> ``[K]`` (batch mean)."""
-    n, k, _ = logits.shape  # in float32 also under bf16 autocast
+    """Cross-entropy of every model, ``[B, K, classes]`` and ``[B]`` -> ``[K]`` (batch mean),
+    in float32 also for bf16 logits."""
+    n, k, _ = logits.shape
     return F.cross_entropy(at_least_fp32(logits).permute(0, 2, 1), y[:, None].expand(n, k),
                            reduction="none").mean(0)
 
