@@ -18,6 +18,7 @@ SHIPPED: dict[str, tuple[str, str, str, int, dict[str, int]]] = {
     "t81-none-digits.h5": ("t81-none", "digits", "standard", 3, {}),
     "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 2, {}),
     "t81-fashion-8k.h5": ("t81", "fashion-mnist", "cpu", 3, {"n_train": 8000, "epochs": 10}),
+    "t81-cifar10-cpu.h5": ("t81", "cifar10-jpeg", "cpu", 1, {}),
 }
 
 
@@ -65,3 +66,11 @@ def test_compare_tables_script_reports_the_seed_mean_tau() -> None:
     tau = stats.kendalltau(np.asarray(Benchmark.open(a).query(ids, Metric.TEST_ERR)),
                            np.asarray(Benchmark.open(b).query(ids, Metric.TEST_ERR))).statistic
     assert f"Kendall tau {tau:.3f} [" in out
+
+
+def test_jpeg_cifar10_table_carries_the_data_note() -> None:
+    import h5py
+
+    with h5py.File(DATA / "t81-cifar10-cpu.h5", "r") as f:
+        assert f.attrs["dataset"] == "cifar10-jpeg"
+        assert str(f.attrs["data_note"]).startswith("JPEG re-encoding of CIFAR-10")
