@@ -147,7 +147,7 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
             for name in ("cifar10", "cifar10-jpeg", "cifar100", "svhn")
         ),
         # cpu: the reduced CIFAR-10 protocol of the shipped t81-cifar10-cpu.h5 (one seed in
-        # about an hour on 2 CPU cores); like fashion-mnist/cpu it ranks early learning speed
+        # about two hours on 2 CPU cores); like fashion-mnist/cpu it ranks early learning speed
         *(
             Protocol(dataset=name, preset="cpu", epochs=10, layers=3, channels=8,
                      n_train=5000, n_valid=1000, n_test=2000, batch_size=96, lr=0.05,
