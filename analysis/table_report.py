@@ -1,17 +1,26 @@
 """Print the facts data/README.md records for a table: spread, seed agreement, best arch.
 
     python analysis/table_report.py data/t81-digits.h5 data/t81-none-digits.h5
+
+Rank correlations are Kendall tau over the archs, on seed means unless a line says otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
+from scipy import stats
 
+from nasbench_tools.exceptions import NasbenchError
 from nasbench_tools.spaces import Arch
 from nasbench_tools.stats import dead_archs, seed_agreement, table_facts
 from nasbench_tools.table import Benchmark, Metric
+
+
+def _tau(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.kendalltau(x, y).statistic)
 
 
 def report(path: str) -> str:
@@ -48,8 +57,32 @@ def report(path: str) -> str:
             rank = int((err < err[i]).sum()) + 1
             lines.append(f"- all `{op}`: arch {i}, test error {err[i]:.2f} %, rank {rank} of "
                          f"{bench.n_archs}")
+    ids = np.arange(bench.n_archs)
+    valid = np.asarray(bench.query(ids, Metric.VALID_ERR))
+    lines.append(f"- valid against test error of the same runs: tau {_tau(valid, err):.3f}")
+    n_params = np.asarray(bench.data.n_params, dtype=float)
+    if (n_params > 1).all():
+        lines.append(f"- parameter count against test error: tau {_tau(n_params, err):.3f}")
+    epochs = [e for e in (1, 2, 3, 5, bench.epochs // 2, bench.epochs - 2, bench.epochs - 1)
+              if 0 < e < bench.epochs]
+    early = [(e, _tau(np.asarray(bench.query(ids, Metric.TEST_ERR, epoch=e - 1)), err))
+             for e in sorted(set(epochs))]
+    lines.append("- test-error ranking after epoch e against the final one (e: tau): "
+                 + ", ".join(f"{e}: {t:.3f}" for e, t in early))
     return "\n".join(lines)
 
 
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("tables", nargs="+", help="table files (.h5)")
+    args = ap.parse_args(argv)
+    try:
+        print("\n\n".join(report(p) for p in args.tables))
+    except NasbenchError as exc:
+        print(f"table_report: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    print("\n\n".join(report(p) for p in sys.argv[1:]))
+    sys.exit(main())

@@ -68,6 +68,29 @@ def test_compare_tables_script_reports_the_seed_mean_tau() -> None:
     assert f"Kendall tau {tau:.3f} [" in out
 
 
+def test_table_report_script_reports_the_recorded_facts(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from scipy import stats
+
+    path = DATA / "t81-fashion-8k.h5"
+    script = Path(__file__).resolve().parents[1] / "analysis" / "table_report.py"
+    out = subprocess.run([sys.executable, str(script), str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    bench, ids = Benchmark.open(path), np.arange(81)
+    err = np.asarray(bench.query(ids, Metric.TEST_ERR))
+    valid = np.asarray(bench.query(ids, Metric.VALID_ERR))
+    first = np.asarray(bench.query(ids, Metric.TEST_ERR, epoch=0))
+    assert f"best arch {bench.best()}:" in out
+    assert f"same runs: tau {stats.kendalltau(valid, err).statistic:.3f}" in out
+    assert f"(e: tau): 1: {stats.kendalltau(first, err).statistic:.3f}," in out
+    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "no.h5")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.count("\n") == 1 and "no.h5" in missing.stderr
+
+
 JPEG_TABLES = sorted(name for name, spec in SHIPPED.items() if spec[1] == "cifar10-jpeg")
 
 
