@@ -26,6 +26,8 @@ def _tau(x: np.ndarray, y: np.ndarray) -> float:
 def report(path: str) -> str:
     bench = Benchmark.open(path)
     facts, agree = table_facts(bench), seed_agreement(bench)
+    ids = np.arange(bench.n_archs)
+    err = np.asarray(bench.query(ids, Metric.TEST_ERR))
     lines = [
         f"## {path}",
         f"- mean test error over archs: min {facts.test_err_min:.2f} %, "
@@ -34,7 +36,12 @@ def report(path: str) -> str:
     ]
     if len(bench.seeds) > 1:
         valid = seed_agreement(bench, Metric.VALID_ERR)
+        per_seed = [int(np.nanargmin(np.asarray(bench.query(ids, seed=s)))) for s in bench.seeds]
+        runs = np.asarray([bench.query(facts.best_arch, seed=s) for s in bench.seeds])
         lines += [
+            f"- best arch of each seed ({', '.join(map(str, bench.seeds))}): "
+            f"{', '.join(map(str, per_seed))}; seed std of the best arch "
+            f"{runs.std(ddof=1):.2f} points",
             f"- seed-to-seed Kendall tau of final test error: mean {agree.mean_tau:.3f} "
             f"(pairs: {', '.join(f'{a}-{b} {t:.3f}' for a, b, t in agree.pairs)})",
             f"- mean std of test error across seeds: {facts.seed_std_mean:.2f} points",
@@ -47,9 +54,11 @@ def report(path: str) -> str:
         live = np.setdiff1d(np.arange(bench.n_archs), dead)
         lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the "
                      f"head): tau {seed_agreement(bench, archs=live).mean_tau:.3f}")
+    top = np.argsort(err, kind="stable")[:6]
+    lines.append("- best six on the mean (arch: error %): "
+                 + ", ".join(f"{i}: {err[i]:.2f}" for i in top))
     lines.append("- mean test error by number of parameter-free ops (k, archs, error %): "
                  + "; ".join(f"{k}: {n} archs {e:.2f}" for k, n, e in facts.by_param_free))
-    err = np.asarray(bench.query(np.arange(bench.n_archs), Metric.TEST_ERR))
     space = bench.space
     for k, op in enumerate(space.edges[0].ops):
         if all(e.ops[k] == op for e in space.edges if k < len(e.ops)):
@@ -57,7 +66,6 @@ def report(path: str) -> str:
             rank = int((err < err[i]).sum()) + 1
             lines.append(f"- all `{op}`: arch {i}, test error {err[i]:.2f} %, rank {rank} of "
                          f"{bench.n_archs}")
-    ids = np.arange(bench.n_archs)
     valid = np.asarray(bench.query(ids, Metric.VALID_ERR))
     lines.append(f"- valid against test error of the same runs: tau {_tau(valid, err):.3f}")
     n_params = np.asarray(bench.data.n_params, dtype=float)
