@@ -36,12 +36,10 @@ def report(path: str) -> str:
     ]
     if len(bench.seeds) > 1:
         valid = seed_agreement(bench, Metric.VALID_ERR)
-        per_seed = [int(np.nanargmin(np.asarray(bench.query(ids, seed=s)))) for s in bench.seeds]
-        runs = np.asarray([bench.query(facts.best_arch, seed=s) for s in bench.seeds])
         lines += [
             f"- best arch of each seed ({', '.join(map(str, bench.seeds))}): "
-            f"{', '.join(map(str, per_seed))}; seed std of the best arch "
-            f"{runs.std(ddof=1):.2f} points",
+            f"{', '.join(map(str, facts.best_per_seed))}; seed std of the best arch "
+            f"{facts.best_seed_std:.2f} points",
             f"- seed-to-seed Kendall tau of final test error: mean {agree.mean_tau:.3f} "
             f"(pairs: {', '.join(f'{a}-{b} {t:.3f}' for a, b, t in agree.pairs)})",
             f"- mean std of test error across seeds: {facts.seed_std_mean:.2f} points",
@@ -51,7 +49,7 @@ def report(path: str) -> str:
         lines.append("- one seed: no seed agreement")
     dead = dead_archs(bench)
     if len(dead) and len(bench.seeds) > 1:
-        live = np.setdiff1d(np.arange(bench.n_archs), dead)
+        live = np.setdiff1d(ids, dead)
         lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the "
                      f"head): tau {seed_agreement(bench, archs=live).mean_tau:.3f}")
     top = np.argsort(err, kind="stable")[:6]
@@ -66,8 +64,8 @@ def report(path: str) -> str:
             rank = int((err < err[i]).sum()) + 1
             lines.append(f"- all `{op}`: arch {i}, test error {err[i]:.2f} %, rank {rank} of "
                          f"{bench.n_archs}")
-    valid = np.asarray(bench.query(ids, Metric.VALID_ERR))
-    lines.append(f"- valid against test error of the same runs: tau {_tau(valid, err):.3f}")
+    valid_err = np.asarray(bench.query(ids, Metric.VALID_ERR))
+    lines.append(f"- valid against test error of the same runs: tau {_tau(valid_err, err):.3f}")
     n_params = np.asarray(bench.data.n_params, dtype=float)
     if (n_params > 1).all():
         lines.append(f"- parameter count against test error: tau {_tau(n_params, err):.3f}")

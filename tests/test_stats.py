@@ -48,10 +48,16 @@ def test_dead_archs_follow_the_macro() -> None:
 
 
 def test_table_facts() -> None:
-    facts = table_facts(Benchmark(synthetic_t81_data()))
+    bench = Benchmark(synthetic_t81_data())
+    facts = table_facts(bench)
     assert facts.best_arch == SYNTHETIC_BEST
     assert facts.test_err_min <= facts.test_err_median <= facts.test_err_max
     assert sum(n for _, n, _ in facts.by_param_free) == 81
+    ids = np.arange(81)
+    per_seed = [np.asarray(bench.query(ids, seed=s)) for s in bench.seeds]
+    assert facts.best_per_seed == tuple(int(np.argmin(e)) for e in per_seed)
+    runs = [float(e[facts.best_arch]) for e in per_seed]
+    assert np.isclose(facts.best_seed_std, np.std(runs, ddof=1))
 
 
 def _rng(seed: int = 0) -> np.random.Generator:

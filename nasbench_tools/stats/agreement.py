@@ -84,6 +84,8 @@ class TableFacts:
     best_genotype: str
     by_param_free: tuple[tuple[int, int, float], ...]  # (k ops, n archs, mean test error %)
     seed_std_mean: float  # mean over archs of the std of test error across seeds
+    best_per_seed: tuple[int, ...]  # best arch of each seed, in the order of ``bench.seeds``
+    best_seed_std: float  # std of the best arch's test error across seeds
 
 
 def table_facts(bench: Benchmark) -> TableFacts:
@@ -97,10 +99,13 @@ def table_facts(bench: Benchmark) -> TableFacts:
     groups = tuple((int(k), int((k_free == k).sum()), float(np.nanmean(err[k_free == k])))
                    for k in np.unique(k_free))
     best = bench.best(Metric.TEST_ERR)
+    several = len(bench.seeds) > 1
     return TableFacts(
         test_err_min=float(np.nanmin(err)), test_err_median=float(np.nanmedian(err)),
         test_err_max=float(np.nanmax(err)), best_arch=best,
         best_genotype=space.genotype(space.arch(best)), by_param_free=groups,
         seed_std_mean=float(np.nanmean(np.nanstd(per_seed, axis=0, ddof=1)))
-        if len(bench.seeds) > 1 else float("nan"),
+        if several else float("nan"),
+        best_per_seed=tuple(int(np.nanargmin(row)) for row in per_seed),
+        best_seed_std=float(np.nanstd(per_seed[:, best], ddof=1)) if several else float("nan"),
     )
