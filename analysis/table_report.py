@@ -15,7 +15,7 @@ from scipy import stats
 
 from nasbench_tools.exceptions import NasbenchError
 from nasbench_tools.spaces import Arch
-from nasbench_tools.stats import dead_archs, seed_agreement, table_facts
+from nasbench_tools.stats import dead_archs, param_free_counts, seed_agreement, table_facts
 from nasbench_tools.table import Benchmark, Metric
 
 
@@ -57,6 +57,13 @@ def report(path: str) -> str:
                  + ", ".join(f"{i}: {err[i]:.2f}" for i in top))
     lines.append("- mean test error by number of parameter-free ops (k, archs, error %): "
                  + "; ".join(f"{k}: {n} archs {e:.2f}" for k, n, e in facts.by_param_free))
+    if set(bench.space.cells) == {"normal", "reduce"}:
+        normal, reduce = param_free_counts(bench, "normal"), param_free_counts(bench, "reduce")
+        pairs = sorted(set(zip(normal.tolist(), reduce.tolist(), strict=True)))
+        lines.append("- mean test error by parameter-free ops in the normal, reduction cell "
+                     "(n, r: error %): " + "; ".join(
+                         f"{n}, {r}: {err[(normal == n) & (reduce == r)].mean():.2f}"
+                         for n, r in pairs))
     space = bench.space
     for k, op in enumerate(space.edges[0].ops):
         if all(e.ops[k] == op for e in space.edges if k < len(e.ops)):

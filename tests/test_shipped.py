@@ -85,10 +85,35 @@ def test_table_report_script_reports_the_recorded_facts(tmp_path: Path) -> None:
     assert f"best arch {bench.best()}:" in out
     assert f"same runs: tau {stats.kendalltau(valid, err).statistic:.3f}" in out
     assert f"(e: tau): 1: {stats.kendalltau(first, err).statistic:.3f}," in out
+    space = bench.space  # t81 edges: two of the normal cell, then two of the reduction cell
+    ops = [space.op_names(space.arch(i)) for i in ids]
+    both_free = [not any(o == "sep_conv_3x3" for o in names[2:]) for names in ops]
+    normal_sep = [all(o == "sep_conv_3x3" for o in names[:2]) for names in ops]
+    mask = np.array(both_free) & np.array(normal_sep)
+    assert f"; 0, 2: {err[mask].mean():.2f}" in out
     missing = subprocess.run([sys.executable, str(script), str(tmp_path / "no.h5")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and missing.stdout == ""
     assert missing.stderr.count("\n") == 1 and "no.h5" in missing.stderr
+
+
+def test_param_free_plot_script_draws_one_panel_per_table(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "analysis" / "plot_param_free.py"
+    out = tmp_path / "pf.png"
+    tables = [str(DATA / "t81-digits.h5"), str(DATA / "t81-fashion.h5")]
+    subprocess.run([sys.executable, str(script), *tables, "--out", str(out)], check=True,
+                   capture_output=True)
+    head = out.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert width > 1.5 * height  # two panels side by side
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "no.h5"), "--out",
+                          str(tmp_path / "x.png")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no.h5" in bad.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 JPEG_TABLES = sorted(name for name, spec in SHIPPED.items() if spec[1] == "cifar10-jpeg")

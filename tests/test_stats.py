@@ -7,9 +7,10 @@ import pytest
 from conftest import SYNTHETIC_BEST, synthetic_t81_data
 
 from nasbench_tools.exceptions import ConfigError
-from nasbench_tools.spaces import get_space
+from nasbench_tools.spaces import Arch, get_space
 from nasbench_tools.stats import (
     dead_archs,
+    param_free_counts,
     rank_agreement,
     seed_agreement,
     table_agreement,
@@ -58,6 +59,24 @@ def test_table_facts() -> None:
     assert facts.best_per_seed == tuple(int(np.argmin(e)) for e in per_seed)
     runs = [float(e[facts.best_arch]) for e in per_seed]
     assert np.isclose(facts.best_seed_std, np.std(runs, ddof=1))
+
+
+def test_param_free_counts_of_t81() -> None:
+    # t81: each of 4 edges picks sep_conv_3x3 or one of two parameter-free ops, so k of the
+    # 4 edges are parameter-free in C(4, k) * 2**k archs
+    bench = Benchmark(synthetic_t81_data())
+    counts = param_free_counts(bench)
+    assert np.bincount(counts).tolist() == [1, 8, 24, 32, 16]
+    space = bench.space
+    assert space.op_names(Arch((0, 0, 0, 0))) == ("sep_conv_3x3",) * 4
+    assert counts[space.index(Arch((0, 0, 0, 0)))] == 0
+    assert [(k, n) for k, n, _ in table_facts(bench).by_param_free] == [
+        (k, int((counts == k).sum())) for k in range(5)]
+    normal, reduce = param_free_counts(bench, "normal"), param_free_counts(bench, "reduce")
+    assert (normal + reduce == counts).all()
+    assert np.bincount(reduce).tolist() == [9, 36, 36]  # 2 edges: C(2, r) * 2**r * 9 normal cells
+    with pytest.raises(ConfigError, match=r"'middle'.*normal, reduce"):
+        param_free_counts(bench, "middle")
 
 
 def _rng(seed: int = 0) -> np.random.Generator:

@@ -8,10 +8,11 @@ from nasbench_tools.stats.agreement import (
     SeedAgreement,
     TableFacts,
     dead_archs,
+    param_free_counts,
     seed_agreement,
     table_facts,
 )
 from nasbench_tools.stats.compare import RankAgreement, rank_agreement, table_agreement
 
-__all__ = ["RankAgreement", "SeedAgreement", "TableFacts", "dead_archs", "rank_agreement",
-           "seed_agreement", "table_agreement", "table_facts"]
+__all__ = ["RankAgreement", "SeedAgreement", "TableFacts", "dead_archs", "param_free_counts",
+           "rank_agreement", "seed_agreement", "table_agreement", "table_facts"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
@@ -73,6 +74,19 @@ def _carries_signal(space: CellSpace, arch_id: int, layers: int, reductions: set
     return prev
 
 
+def param_free_counts(bench: Benchmark, cell: str | None = None) -> np.ndarray:
+    """Number of parameter-free ops (``none``, skip, pooling) of every arch, indexed by arch id;
+    with ``cell`` (``"normal"`` or ``"reduce"``) only those on that cell's edges."""
+    space = bench.space
+    if cell is not None and cell not in space.cells:
+        raise ConfigError(f"cell {cell!r} is not in space {space.name!r}; it has "
+                          f"{', '.join(space.cells)}")
+    keep = [cell is None or e.cell == cell for e in space.edges]
+    return np.array([sum(k and op in PARAMETER_FREE_OPS
+                         for k, op in zip(keep, space.op_names(space.arch(i)), strict=True))
+                     for i in range(bench.n_archs)], dtype=int)
+
+
 @dataclass(frozen=True)
 class TableFacts:
     """Spread of the mean test error and its dependence on the number of parameter-free ops."""
@@ -94,8 +108,7 @@ def table_facts(bench: Benchmark) -> TableFacts:
     per_seed = np.stack([np.asarray(bench.query(ids, Metric.TEST_ERR, seed=s))
                          for s in bench.seeds])
     space = bench.space
-    k_free = np.array([sum(op in PARAMETER_FREE_OPS for op in space.op_names(space.arch(int(i))))
-                       for i in ids])
+    k_free = param_free_counts(bench)
     groups = tuple((int(k), int((k_free == k).sum()), float(np.nanmean(err[k_free == k])))
                    for k in np.unique(k_free))
     best = bench.best(Metric.TEST_ERR)
