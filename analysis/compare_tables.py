@@ -11,6 +11,7 @@ how early the first table's ranking settles on the second's.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +19,26 @@ import numpy as np
 from nasbench_tools.stats import RankAgreement, rank_agreement, table_agreement
 from nasbench_tools.table import Benchmark, Metric
 
+from _script import run
 
-def main() -> None:
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("first")
     ap.add_argument("second")
-    ap.add_argument("--metric", default="test_err", help="test_err, valid_err, ... (test_err)")
+    ap.add_argument("--metric", default="test_err", choices=[m.value for m in Metric],
+                    help="the error to rank by (test_err)")
     ap.add_argument("--k", type=int, default=10, help="top-k overlap (10)")
     ap.add_argument("--boot", type=int, default=2000, help="bootstrap resamples (2000)")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
     ap.add_argument("--per-epoch", action="store_true",
                     help="also the first table's every epoch against the second's last")
     ap.add_argument("--plot", metavar="PNG", help="with --per-epoch: draw tau by epoch")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    return run("compare_tables", lambda: compare(args))
+
+
+def compare(args: argparse.Namespace) -> None:
     a, b, metric = Benchmark.open(args.first), Benchmark.open(args.second), Metric(args.metric)
     for bench, path in ((a, args.first), (b, args.second)):
         print(f"{path}: {bench.dataset}, {bench.epochs} epochs, seeds "
@@ -75,4 +83,4 @@ def plot(curve: list[RankAgreement], first: str, second: str, metric: Metric,
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench_tools.exceptions import NasbenchError
 from nasbench_tools.nn.network import reduction_indices
 from nasbench_tools.stats import param_free_counts
 from nasbench_tools.table import Benchmark, Metric
+
+from _script import run
 
 
 def panel_data(bench: Benchmark) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -73,12 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("tables", nargs="+", help="table files (.h5), one panel each")
     ap.add_argument("--out", required=True, metavar="PNG", help="figure to write")
     args = ap.parse_args(argv)
-    try:
-        plot(args.tables, args.out)
-    except NasbenchError as exc:
-        print(f"plot_param_free: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run("plot_param_free", lambda: plot(args.tables, args.out))
 
 
 if __name__ == "__main__":

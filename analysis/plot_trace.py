@@ -16,17 +16,24 @@ import matplotlib.pyplot as plt
 from nasbench_tools.search import SearchTrace
 from nasbench_tools.search.plots import plot_trace
 
+from _script import run
 
-def main(argv: list[str]) -> None:
+
+def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        sys.exit("usage: plot_trace.py TRACE.h5 OUT.png")
-    trace = SearchTrace.load(argv[0])
+        print("usage: plot_trace.py TRACE.h5 OUT.png", file=sys.stderr)
+        return 2
+    return run("plot_trace", lambda: draw(argv[0], argv[1]))
+
+
+def draw(trace_path: str, out: str) -> None:
+    trace = SearchTrace.load(trace_path)
     axes = plot_trace(trace)
     axes[0].figure.tight_layout()
-    axes[0].figure.savefig(argv[1], dpi=120)
+    axes[0].figure.savefig(out, dpi=120)
     plt.close(axes[0].figure)
-    print(f"wrote {argv[1]}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -13,10 +13,11 @@ import sys
 import numpy as np
 from scipy import stats
 
-from nasbench_tools.exceptions import NasbenchError
 from nasbench_tools.spaces import Arch
 from nasbench_tools.stats import dead_archs, param_free_counts, seed_agreement, table_facts
 from nasbench_tools.table import Benchmark, Metric
+
+from _script import run
 
 
 def _tau(x: np.ndarray, y: np.ndarray) -> float:
@@ -89,12 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("tables", nargs="+", help="table files (.h5)")
     args = ap.parse_args(argv)
-    try:
-        print("\n\n".join(report(p) for p in args.tables))
-    except NasbenchError as exc:
-        print(f"table_report: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run("table_report", lambda: print("\n\n".join(report(p) for p in args.tables)))
 
 
 if __name__ == "__main__":

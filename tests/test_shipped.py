@@ -91,10 +91,6 @@ def test_table_report_script_reports_the_recorded_facts(tmp_path: Path) -> None:
     normal_sep = [all(o == "sep_conv_3x3" for o in names[:2]) for names in ops]
     mask = np.array(both_free) & np.array(normal_sep)
     assert f"; 0, 2: {err[mask].mean():.2f}" in out
-    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "no.h5")],
-                             capture_output=True, text=True)
-    assert missing.returncode == 2 and missing.stdout == ""
-    assert missing.stderr.count("\n") == 1 and "no.h5" in missing.stderr
 
 
 def test_param_free_plot_script_draws_one_panel_per_table(tmp_path: Path) -> None:
@@ -110,10 +106,34 @@ def test_param_free_plot_script_draws_one_panel_per_table(tmp_path: Path) -> Non
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     assert width > 1.5 * height  # two panels side by side
-    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "no.h5"), "--out",
-                          str(tmp_path / "x.png")], capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no.h5" in bad.stderr
-    assert not (tmp_path / "x.png").exists()
+
+
+#: script -> its arguments, with {bad} for the file it is to reject and {out} for a figure
+SCRIPT_ARGS = {
+    "compare_tables.py": ["{bad}", str(DATA / "t81-digits.h5")],
+    "table_report.py": [str(DATA / "t81-digits.h5"), "{bad}"],
+    "plot_param_free.py": ["{bad}", "--out", "{out}"],
+    "plot_trace.py": ["{bad}", "{out}"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPT_ARGS))
+@pytest.mark.parametrize("kind", ["missing", "not-hdf5"])
+def test_analysis_scripts_reject_bad_input_in_one_line(script: str, kind: str,
+                                                       tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad, out = tmp_path / "bad.h5", tmp_path / "fig.png"
+    if kind == "not-hdf5":
+        bad.write_text("arch,err\n0,0.5\n")
+    args = [a.format(bad=bad, out=out) for a in SCRIPT_ARGS[script]]
+    path = Path(__file__).resolve().parents[1] / "analysis" / script
+    run = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.count("\n") == 1 and str(bad) in run.stderr
+    assert run.stderr.startswith(f"{script.removesuffix('.py')}: error: ")
+    assert "Traceback" not in run.stderr and not out.exists()
 
 
 JPEG_TABLES = sorted(name for name, spec in SHIPPED.items() if spec[1] == "cifar10-jpeg")

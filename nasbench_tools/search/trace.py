@@ -136,7 +136,7 @@ class SearchTrace:
     def load(cls, path: str | Path) -> SearchTrace:
         from nasbench_tools.table.hdf5 import read_arrays
 
-        arrays, attrs = read_arrays(path)
+        arrays, attrs = read_arrays(path, "search trace")
         if attrs.get("kind") != TRACE_KIND:
             raise TableFormatError(f"{str(path)!r} is not a nasbench-tools search trace")
         if attrs.get("trace_version") != TRACE_VERSION:

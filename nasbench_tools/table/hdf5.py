@@ -163,9 +163,11 @@ def write_arrays(path: str | Path, arrays: Mapping[str, np.ndarray],
     _atomic_write(path, fill)
 
 
-def read_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Inverse of `write_arrays`: every dataset (by path) and the root attributes."""
-    with _open(path) as f:
+def read_arrays(path: str | Path, what: str = "table"
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Inverse of `write_arrays`: every dataset (by path) and the root attributes. ``what``
+    names the kind of file in errors."""
+    with _open(path, what) as f:
         attrs = {k: _scalar(v) for k, v in f.attrs.items()}
         arrays: dict[str, np.ndarray] = {}
 
@@ -255,28 +257,29 @@ def _write_root_attrs(f: h5py.File, data: TableData, digest: str) -> None:
 
 # -- reading ----------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _open(path: str | Path) -> Iterator[h5py.File]:
-    """Open a table read-only, turning every low-level failure into a one-line error."""
+def _open(path: str | Path, what: str = "table") -> Iterator[h5py.File]:
+    """Open a table (or another file of ours: ``what`` names it) read-only, turning every
+    low-level failure into a one-line error."""
     p = Path(path)
     if not p.exists():
-        raise DataNotFoundError(f"table file {str(p)!r} does not exist")
+        raise DataNotFoundError(f"{what} file {str(p)!r} does not exist")
     if not p.is_file():
-        raise TableFormatError(f"table file {str(p)!r} is not a regular file")
+        raise TableFormatError(f"{what} file {str(p)!r} is not a regular file")
     if not h5py.is_hdf5(p):
-        raise TableFormatError(f"table file {str(p)!r} is not an HDF5 file")
+        raise TableFormatError(f"{what} file {str(p)!r} is not an HDF5 file")
     try:
         f = h5py.File(p, "r")
     except OSError as exc:
-        raise TableFormatError(f"table file {str(p)!r} is truncated or corrupt ({exc})") from None
+        raise TableFormatError(f"{what} file {str(p)!r} is truncated or corrupt ({exc})") from None
     try:
         with f:
             yield f
     except TableFormatError:
         raise
     except KeyError as exc:
-        raise TableFormatError(f"table file {str(p)!r} lacks {exc.args[0]}") from None
+        raise TableFormatError(f"{what} file {str(p)!r} lacks {exc.args[0]}") from None
     except (OSError, RuntimeError, ValueError) as exc:
-        raise TableFormatError(f"table file {str(p)!r} is truncated or corrupt ({exc})") from None
+        raise TableFormatError(f"{what} file {str(p)!r} is truncated or corrupt ({exc})") from None
 
 
 def _scalar(value: Any) -> Any:
