@@ -59,7 +59,7 @@ def rows(scale: int, cuda: bool, processes: int = 4) -> list[Row]:
             host_batches=True),
         Row("one eager model, bf16, channels_last", batch=b(256), bf16=True,
             channels_last=True),
-        Row(f"{processes} eager processes (as the row above)", batch=b(256), bf16=True,
+        Row(f"{processes} eager processes (each as row 1)", batch=b(256), bf16=True,
             channels_last=True, processes=processes),
         Row("all archs fused, eager, bf16", fused=True, batch=b(128), bf16=True),
         Row("all archs fused, torch.compile, bf16", fused=True, batch=b(128), bf16=True,

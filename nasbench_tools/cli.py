@@ -7,6 +7,7 @@ traceback, nothing already written touched).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,9 +54,29 @@ def _protocol(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return get_protocol(args.dataset, args.preset, overrides)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _log_to_stderr() -> None:
+    """The package's INFO lines (one per epoch of a fused group) on stderr, timestamped."""
+    logger = logging.getLogger("nasbench_tools")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from nasbench_tools.build import build_table, parse_duration, parse_seeds, parse_shard
     from nasbench_tools.spaces import get_space
+
+    _log_to_stderr()
 
     space = get_space(args.space)
     protocol = _protocol(args)

@@ -18,6 +18,7 @@ sample, but not in the order the separate runs draw them.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -40,6 +41,10 @@ from nasbench_tools.train.result import RunResult
 from nasbench_tools.train.seeding import data_seed, init_seed
 from nasbench_tools.train.task import Task
 from nasbench_tools.train.trainer import _build, at_least_fp32, autocast, device_data, train_batches
+
+#: One INFO line per fused epoch (a group of 81 archs x 50 epochs is one long task, so this is
+#: the only sign of progress inside it); the CLI shows these lines on stderr.
+log = logging.getLogger(__name__)
 
 
 def per_model_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -109,7 +114,7 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
         torch.manual_seed(init_seed(seed, space.size))  # drop-path masks (no arch has this id)
         state = _Checkpoint(checkpoint, tasks, protocol, dev) if checkpoint else None
         if not _fit(model, data, protocol, gen, curves, failed, compile_mode, state,
-                    deadline if state is not None else None):
+                    deadline if state is not None else None, seed):
             return []
         if state is not None:
             state.path.unlink(missing_ok=True)
@@ -124,7 +129,7 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
 def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.Generator,
          curves: list[dict[Metric, np.ndarray]], failed: dict[int, str],
          compile_mode: str | None = None, state: _Checkpoint | None = None,
-         deadline: float | None = None) -> bool:
+         deadline: float | None = None, seed: int = 0) -> bool:
     """Train the remaining epochs; False when stopped at ``deadline`` before the last."""
     optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
                                 weight_decay=protocol.weight_decay)
@@ -136,10 +141,17 @@ def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.G
         for group in optimizer.param_groups:
             group["lr"] = protocol.lr_at(epoch)
         loss, acc = _train_epoch(step, optimizer, blocks, data, protocol, gen, epoch)
+        trained = time.perf_counter()
         with autocast(protocol, data.y_train.device):
             evals = [evaluate_fused(model, x, y, protocol.eval_batch_size)
                      for x, y in ((data.x_valid, data.y_valid), (data.x_test, data.y_test))]
-        seconds = (time.perf_counter() - start) / model.k  # the group's time, per model
+        end = time.perf_counter()
+        seconds = (end - start) / model.k  # the group's time, per model
+        log.info("fused group of %d (seed %d): epoch %d/%d in %.1f s (training %.1f s, "
+                 "%.0f model-images/s; evaluation %.1f s); best valid acc %.4f",
+                 model.k, seed, epoch + 1, protocol.epochs, end - start, trained - start,
+                 model.k * len(data.y_train) / (trained - start), end - trained,
+                 float(np.max(evals[0][1])))
         for i, c in enumerate(curves):
             if i in failed:
                 continue
