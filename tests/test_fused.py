@@ -204,6 +204,16 @@ def test_a_non_grid_subset_falls_back_to_gathers() -> None:
         assert torch.allclose(fused.eval()(x)[0][:, k], net.eval()(x)[0], atol=1e-5)
 
 
+def test_every_buffer_is_on_the_device_of_the_weights() -> None:
+    # the gather indices are made on the CPU; on a GPU they must follow the weights (an index
+    # left on the CPU broke the gather path on CUDA). The meta device shows it without a GPU.
+    space = get_space("t81")
+    nets = [Network(space, space.arch(a), in_channels=1, n_classes=10, layers=3,
+                    channels=2).to("meta") for a in (0, 40, 80, 13)]
+    fused = FusedNetwork(nets, slicing=False)
+    assert {b.device.type for b in fused.buffers()} == {"meta"}
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_pointwise_matmul_equals_grouped_convolution(stride: int) -> None:
     from nasbench_tools.nn.fused import FusedPointwise

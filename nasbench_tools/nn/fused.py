@@ -311,6 +311,8 @@ class FusedNetwork(nn.Module):
         self.auxiliary_head = FusedAuxiliaryHead(heads) if heads[0] is not None else None  # type: ignore[arg-type]
         self.classifier = FusedLinear([n.classifier for n in nets])
         self.generator: torch.Generator | None = None
+        # the edges' index buffers are made on the CPU: put them where the weights are
+        self.to(next(first.parameters()).device)
 
     def forward(self, x: Tensor, drop_prob: float | Tensor = 0.0
                 ) -> tuple[Tensor, Tensor | None]:
