@@ -102,6 +102,20 @@ def test_time_limited_build_exits_3_and_says_how_to_go_on(
     assert code == 0 and "16 done, 0 failed of 16 runs (0 from the journal, 16 trained)" in text
 
 
+def test_fused_build_logs_each_epoch_of_each_group(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    code, text, err = run(capsys, "build-table", "--space", "t16", "--preset", "quick", "--set",
+                          "epochs=2", "--set", "layers=2", "--set", "channels=4", "--seeds", "0",
+                          "--device", "cpu", "--fuse", "8", "--no-progress",
+                          "--out", str(tmp_path / "f.h5"))
+    assert code == 0 and "16 done" in text
+    lines = [line for line in err.splitlines() if "fused group" in line]
+    assert [line.split(": ", 1)[1].split(" in ")[0] for line in lines] == \
+        ["epoch 1/2", "epoch 2/2"] * 2  # two groups of 8, in turn
+    assert all("fused group of 8 (seed 0)" in line and "model-images/s" in line
+               for line in lines)
+
+
 def test_unknown_op_in_a_space_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     space = tmp_path / "bad.toml"
     space.write_text('name = "bad"\nops = ["skip_connect", "conv_9x9"]\n')

@@ -54,6 +54,18 @@ def test_seeds_depend_on_the_task_only() -> None:
     assert len({init_seed(s, a) for s in range(3) for a in range(81)}) == 243
 
 
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar10-jpeg"])
+def test_short_cifar_preset_is_standard_on_less_data_and_time(dataset: str) -> None:
+    import dataclasses
+
+    short, standard = get_protocol(dataset, "short"), get_protocol(dataset, "standard")
+    changed = {f.name for f in dataclasses.fields(short)
+               if getattr(short, f.name) != getattr(standard, f.name)}
+    assert changed == {"preset", "epochs", "n_train", "n_test", "precision"}
+    assert short.epochs < standard.epochs and short.precision == "bf16"
+    assert short.n_train is not None and short.n_train < 45000
+
+
 def test_protocol_presets_and_overrides() -> None:
     assert "quick" in list_presets("digits") and "standard" in list_presets("digits")
     p = get_protocol("digits", "standard", {"epochs": "7", "flip": "true", "n_train": "none"})

@@ -154,6 +154,16 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
                      crop_pad=4, flip=True)
             for name in ("cifar10", "cifar10-jpeg")
         ),
+        # short: standard's network (L=8, C=16), augmentation and regularisation on 10,000
+        # training images for 20 epochs, bf16: sized so that all 81 archs of one seed train as
+        # one fused group in about 7 min on one H200 (the build rate measured there,
+        # benchmarks/README.md), i.e. in one short GPU job; not converged (METHOD §11.14)
+        *(
+            Protocol(dataset=name, preset="short", epochs=20, layers=8, channels=16,
+                     n_train=10000, n_valid=5000, n_test=5000, crop_pad=4, flip=True,
+                     cutout=16, drop_path=0.2, aux_weight=0.4, precision="bf16")
+            for name in ("cifar10", "cifar10-jpeg")
+        ),
         *(
             Protocol(dataset=name, preset="paper", epochs=600, layers=8, channels=16,
                      n_valid=5000, crop_pad=4, flip=True, cutout=16, drop_path=0.2,
