@@ -59,10 +59,10 @@ def plot(paths: list[str], out: str) -> None:
         best = int(np.nanargmin(err))
         ax.plot(x[best], err[best], "o", ms=10, mfc="none", color="red", label=f"best: {best}")
         ax.set_xticks(np.unique(k))
-        layers = int(bench.protocol["layers"])
+        layers, n_seeds = int(bench.protocol["layers"]), len(bench.seeds)
         ax.set(title=f"{Path(path).name}\n(L={layers}: {len(reduction_indices(layers))} of "
-                     f"{layers} cells reduce; {len(bench.seeds)} seeds)",
-               xlabel="parameter-free ops in the cell")
+                     f"{layers} cells reduce; {n_seeds} seed{'s' if n_seeds > 1 else ''})",
+               xlabel="parameter-free ops in the arch (both cells)")
         ax.legend(loc="upper left", fontsize=7)
     axes[0][0].set_ylabel("test error, mean over seeds (%)")
     fig.savefig(out, dpi=120)

@@ -63,7 +63,7 @@ def report(path: str) -> str:
         pairs = sorted(set(zip(normal.tolist(), reduce.tolist(), strict=True)))
         lines.append("- mean test error by parameter-free ops in the normal, reduction cell "
                      "(n, r: error %): " + "; ".join(
-                         f"{n}, {r}: {err[(normal == n) & (reduce == r)].mean():.2f}"
+                         f"{n}, {r}: {np.nanmean(err[(normal == n) & (reduce == r)]):.2f}"
                          for n, r in pairs))
     space = bench.space
     for k, op in enumerate(space.edges[0].ops):
