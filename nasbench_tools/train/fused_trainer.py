@@ -114,7 +114,7 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
         torch.manual_seed(init_seed(seed, space.size))  # drop-path masks (no arch has this id)
         state = _Checkpoint(checkpoint, tasks, protocol, dev) if checkpoint else None
         if not _fit(model, data, protocol, gen, curves, failed, compile_mode, state,
-                    deadline if state is not None else None, seed):
+                    deadline if state is not None else None, seed=seed):
             return []
         if state is not None:
             state.path.unlink(missing_ok=True)
@@ -129,8 +129,9 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
 def _fit(model: FusedNetwork, data: DeviceData, protocol: Protocol, gen: torch.Generator,
          curves: list[dict[Metric, np.ndarray]], failed: dict[int, str],
          compile_mode: str | None = None, state: _Checkpoint | None = None,
-         deadline: float | None = None, seed: int = 0) -> bool:
-    """Train the remaining epochs; False when stopped at ``deadline`` before the last."""
+         deadline: float | None = None, *, seed: int) -> bool:
+    """Train the remaining epochs; False when stopped at ``deadline`` before the last.
+    ``seed`` (the group's table seed) only labels the per-epoch log line."""
     optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
                                 weight_decay=protocol.weight_decay)
     blocks = model.model_blocks()

@@ -122,6 +122,9 @@ class Protocol:
 
 
 _DIGITS: dict[str, Any] = dict(dataset="digits", n_valid=300, n_test=500, split_seed=0)
+#: The DARTS evaluation network and regularisation of the CIFAR-sized presets (METHOD §2.2).
+_DARTS_EVAL: dict[str, Any] = dict(layers=8, channels=16, n_valid=5000, crop_pad=4, flip=True,
+                                   cutout=16, drop_path=0.2, aux_weight=0.4)
 
 _PRESETS: dict[tuple[str, str], Protocol] = {
     (p.dataset, p.preset): p
@@ -141,9 +144,7 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
         Protocol(dataset="fashion-mnist", preset="standard", epochs=20, layers=5, channels=16,
                  n_valid=5000, batch_size=128, lr=0.05, crop_pad=2),
         *(
-            Protocol(dataset=name, preset="standard", epochs=50, layers=8, channels=16,
-                     n_valid=5000, crop_pad=4, flip=True, cutout=16, drop_path=0.2,
-                     aux_weight=0.4)
+            Protocol(**_DARTS_EVAL, dataset=name, preset="standard", epochs=50)
             for name in ("cifar10", "cifar10-jpeg", "cifar100", "svhn")
         ),
         # cpu: the reduced CIFAR-10 protocol of the shipped t81-cifar10-cpu.h5 (one seed in
@@ -159,15 +160,12 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
         # one fused group in about 7 min on one H200 (the build rate measured there,
         # benchmarks/README.md), i.e. in one short GPU job; not converged (METHOD §11.14)
         *(
-            Protocol(dataset=name, preset="short", epochs=20, layers=8, channels=16,
-                     n_train=10000, n_valid=5000, n_test=5000, crop_pad=4, flip=True,
-                     cutout=16, drop_path=0.2, aux_weight=0.4, precision="bf16")
+            Protocol(**_DARTS_EVAL, dataset=name, preset="short", epochs=20, n_train=10000,
+                     n_test=5000, precision="bf16")
             for name in ("cifar10", "cifar10-jpeg")
         ),
         *(
-            Protocol(dataset=name, preset="paper", epochs=600, layers=8, channels=16,
-                     n_valid=5000, crop_pad=4, flip=True, cutout=16, drop_path=0.2,
-                     aux_weight=0.4)
+            Protocol(**_DARTS_EVAL, dataset=name, preset="paper", epochs=600)
             for name in ("cifar10", "cifar10-jpeg", "cifar100", "svhn")
         ),
     )
