@@ -254,3 +254,42 @@ def test_unknown_compile_mode_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown compile mode 'turbo'"):
         train_fused(get_space("t81"), [Task(0, 0)], get_protocol("digits", "quick"),
                     compile_mode="turbo")
+
+
+@pytest.mark.parametrize(("archs", "slicing"), [((0, 40, 80, 13), False),
+                                                ((0, 1, 2, 9, 10, 11), True)])
+def test_a_diverged_model_leaves_the_others_of_its_group_untouched(
+        archs: tuple[int, ...], slicing: bool) -> None:
+    """A model whose weights are NaN (a run that diverged: the trainer marks it failed and
+    trains the group on) must not leak into the other models through shared kernels, the
+    gathers or slices, per-model BN or the per-model gradient clipping: after SGD steps the
+    others still equal their separate networks."""
+    space = get_space("t81")
+    nets = _nets(space, archs, torch.float64)
+    with torch.no_grad():
+        next(nets[1].parameters()).fill_(float("nan"))
+    fused = FusedNetwork(nets, slicing=slicing)
+    assert (fused.grid is not None) == slicing
+    opt_sep = [torch.optim.SGD(n.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
+               for n in nets]
+    opt_fused = torch.optim.SGD(fused.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x = torch.randn(16, 1, 8, 8, generator=gen, dtype=torch.float64)
+        y = torch.randint(0, 10, (16,), generator=gen)
+        for net, opt in zip(nets, opt_sep, strict=True):
+            opt.zero_grad()
+            F.cross_entropy(net.train()(x)[0], y).backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+            opt.step()
+        opt_fused.zero_grad()
+        per_model_loss(fused.train()(x)[0], y).sum().backward()
+        clip_per_model(fused.model_blocks(), fused.k, 0.5)
+        opt_fused.step()
+    x = torch.randn(8, 1, 8, 8, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        out = fused.eval()(x)[0]
+        assert torch.isnan(out[:, 1]).all()
+        for k, net in enumerate(nets):
+            if k != 1:
+                assert torch.allclose(out[:, k], net.eval()(x)[0], rtol=0, atol=1e-10), k
