@@ -34,22 +34,16 @@ def _nets(space: CellSpace, archs: tuple[int, ...], dtype: torch.dtype, **kw: ob
     return nets
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-10), (torch.float32, 1e-5)])
-def test_forward_and_sgd_steps_equal_separate_networks(name: str, dtype: torch.dtype,
-                                                       tol: float) -> None:
-    """k SGD steps with momentum, weight decay and (active) gradient clipping."""
-    space = _space(name)
-    archs = CASES[name]
-    nets = _nets(space, archs, dtype)
-    fused = FusedNetwork(nets)
+def _sgd_steps(nets: list[Network], fused: FusedNetwork, gen: torch.Generator, *, steps: int,
+               dtype: torch.dtype) -> int:
+    """``steps`` SGD steps (momentum, weight decay, clipping at 0.5) of the separate ``nets``
+    and of ``fused`` on the same random batches; how many separate steps were clipped."""
     opt_sep = [torch.optim.SGD(n.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
                for n in nets]
     opt_fused = torch.optim.SGD(fused.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
     blocks = fused.model_blocks()
-    gen = torch.Generator().manual_seed(0)
     clipped = 0
-    for _ in range(4):
+    for _ in range(steps):
         x = torch.randn(16, 1, 8, 8, generator=gen, dtype=dtype)
         y = torch.randint(0, 10, (16,), generator=gen)
         for net, opt in zip(nets, opt_sep, strict=True):
@@ -62,6 +56,20 @@ def test_forward_and_sgd_steps_equal_separate_networks(name: str, dtype: torch.d
         per_model_loss(fused.train()(x)[0], y).sum().backward()
         clip_per_model(blocks, fused.k, 0.5)
         opt_fused.step()
+    return clipped
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+def test_forward_and_sgd_steps_equal_separate_networks(name: str, dtype: torch.dtype,
+                                                       tol: float) -> None:
+    """k SGD steps with momentum, weight decay and (active) gradient clipping."""
+    space = _space(name)
+    archs = CASES[name]
+    nets = _nets(space, archs, dtype)
+    fused = FusedNetwork(nets)
+    gen = torch.Generator().manual_seed(0)
+    clipped = _sgd_steps(nets, fused, gen, steps=4, dtype=dtype)
     assert clipped > 0  # the clipping path was exercised
     x = torch.randn(8, 1, 8, 8, generator=gen, dtype=dtype)
     for mode in ("train", "eval"):
@@ -270,22 +278,8 @@ def test_a_diverged_model_leaves_the_others_of_its_group_untouched(
         next(nets[1].parameters()).fill_(float("nan"))
     fused = FusedNetwork(nets, slicing=slicing)
     assert (fused.grid is not None) == slicing
-    opt_sep = [torch.optim.SGD(n.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
-               for n in nets]
-    opt_fused = torch.optim.SGD(fused.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-3)
     gen = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        x = torch.randn(16, 1, 8, 8, generator=gen, dtype=torch.float64)
-        y = torch.randint(0, 10, (16,), generator=gen)
-        for net, opt in zip(nets, opt_sep, strict=True):
-            opt.zero_grad()
-            F.cross_entropy(net.train()(x)[0], y).backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
-            opt.step()
-        opt_fused.zero_grad()
-        per_model_loss(fused.train()(x)[0], y).sum().backward()
-        clip_per_model(fused.model_blocks(), fused.k, 0.5)
-        opt_fused.step()
+    _sgd_steps(nets, fused, gen, steps=3, dtype=torch.float64)
     x = torch.randn(8, 1, 8, 8, generator=gen, dtype=torch.float64)
     with torch.no_grad():
         out = fused.eval()(x)[0]
