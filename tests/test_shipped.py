@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SHIPPED: dict[str, tuple[str, str, str, int, dict[str, int]]] = {
     "t81-digits.h5": ("t81", "digits", "standard", 3, {}),
     "t81-none-digits.h5": ("t81-none", "digits", "standard", 3, {}),
-    "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 2, {}),
+    "t81-fashion.h5": ("t81", "fashion-mnist", "cpu", 3, {}),
     "t81-fashion-8k.h5": ("t81", "fashion-mnist", "cpu", 3, {"n_train": 8000, "epochs": 10}),
     "t81-cifar10-cpu.h5": ("t81", "cifar10-jpeg", "cpu", 3, {}),
     "t81-cifar10-cpu-l5.h5": ("t81", "cifar10-jpeg", "cpu", 3, {"layers": 5}),

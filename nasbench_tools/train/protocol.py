@@ -137,7 +137,7 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
                  lr=0.05, crop_pad=1),
         Protocol(dataset="fashion-mnist", preset="quick", epochs=2, layers=3, channels=8,
                  n_valid=1000, n_train=5000, batch_size=128, lr=0.05),
-        # cpu: the reduced protocol of the shipped t81-fashion.h5 (2 seeds in about an hour
+        # cpu: the reduced protocol of the shipped t81-fashion.h5 (one seed in about 10 minutes
         # on 2 CPU cores); short, so it ranks learning speed as much as quality (METHOD §11.14)
         Protocol(dataset="fashion-mnist", preset="cpu", epochs=5, layers=3, channels=8,
                  n_valid=1000, n_test=1000, n_train=2000, batch_size=128, lr=0.05, crop_pad=2),
