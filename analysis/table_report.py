@@ -21,7 +21,8 @@ from _script import run
 
 
 def _tau(x: np.ndarray, y: np.ndarray) -> float:
-    return float(stats.kendalltau(x, y).statistic)
+    both = np.isfinite(x) & np.isfinite(y)  # a partial table: archs without a result
+    return float(stats.kendalltau(x[both], y[both]).statistic)
 
 
 def report(path: str) -> str:
@@ -35,6 +36,10 @@ def report(path: str) -> str:
         f"median {facts.test_err_median:.2f} %, max {facts.test_err_max:.2f} %",
         f"- best arch {facts.best_arch}: `{facts.best_genotype}`",
     ]
+    done = np.isfinite(err)
+    if not done.all():
+        lines.append(f"- partial table: {int(done.sum())} of {bench.n_archs} archs have a "
+                     "result; every figure here is over those")
     if len(bench.seeds) > 1:
         valid = seed_agreement(bench, Metric.VALID_ERR)
         lines += [
@@ -53,7 +58,7 @@ def report(path: str) -> str:
         live = np.setdiff1d(ids, dead)
         lines.append(f"- without the {len(dead)} dead archs (no input-dependent path to the "
                      f"head): tau {seed_agreement(bench, archs=live).mean_tau:.3f}")
-    top = np.argsort(err, kind="stable")[:6]
+    top = np.argsort(err, kind="stable")[:6]  # NaN (no result) sorts last
     lines.append("- best six on the mean (arch: error %): "
                  + ", ".join(f"{i}: {err[i]:.2f}" for i in top))
     lines.append("- mean test error by number of parameter-free ops (k, archs, error %): "
@@ -69,9 +74,12 @@ def report(path: str) -> str:
     for k, op in enumerate(space.edges[0].ops):
         if all(e.ops[k] == op for e in space.edges if k < len(e.ops)):
             i = space.index(Arch(tuple([k] * space.n_edges)))
+            if not done[i]:
+                lines.append(f"- all `{op}`: arch {i}, no result yet")
+                continue
             rank = int((err < err[i]).sum()) + 1
             lines.append(f"- all `{op}`: arch {i}, test error {err[i]:.2f} %, rank {rank} of "
-                         f"{bench.n_archs}")
+                         f"{int(done.sum())}")
     valid_err = np.asarray(bench.query(ids, Metric.VALID_ERR))
     lines.append(f"- valid against test error of the same runs: tau {_tau(valid_err, err):.3f}")
     n_params = np.asarray(bench.data.n_params, dtype=float)

@@ -61,6 +61,20 @@ def test_table_facts() -> None:
     assert np.isclose(facts.best_seed_std, np.std(runs, ddof=1))
 
 
+def test_table_facts_of_a_partial_table_count_only_archs_with_a_result() -> None:
+    # a time-limited build leaves some archs without a result (NaN): group sizes and means
+    # are over the others
+    space = get_space("t81")
+    err = np.arange(81.0)
+    err[60:] = np.nan
+    facts = table_facts(Benchmark(synthetic_data(space, err, seeds=(0,))))
+    assert sum(n for _, n, _ in facts.by_param_free) == 60
+    k_free = param_free_counts(Benchmark(synthetic_data(space, np.ones(81), seeds=(0,))))
+    for k, n, mean in facts.by_param_free:
+        members = np.flatnonzero(k_free[:60] == k)
+        assert n == len(members) and np.isclose(mean, members.mean())
+
+
 def test_param_free_counts_of_t81() -> None:
     # t81: each of 4 edges picks sep_conv_3x3 or one of two parameter-free ops, so k of the
     # 4 edges are parameter-free in C(4, k) * 2**k archs

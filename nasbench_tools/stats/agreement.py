@@ -96,7 +96,7 @@ class TableFacts:
     test_err_max: float
     best_arch: int
     best_genotype: str
-    by_param_free: tuple[tuple[int, int, float], ...]  # (k ops, n archs, mean test error %)
+    by_param_free: tuple[tuple[int, int, float], ...]  # (k ops, n archs with a result, mean %)
     seed_std_mean: float  # mean over archs of the std of test error across seeds
     best_per_seed: tuple[int, ...]  # best arch of each seed, in the order of ``bench.seeds``
     best_seed_std: float  # std of the best arch's test error across seeds
@@ -109,8 +109,10 @@ def table_facts(bench: Benchmark) -> TableFacts:
                          for s in bench.seeds])
     space = bench.space
     k_free = param_free_counts(bench)
-    groups = tuple((int(k), int((k_free == k).sum()), float(np.nanmean(err[k_free == k])))
-                   for k in np.unique(k_free))
+    done = np.isfinite(err)  # archs with a result: all of them unless the build is partial
+    groups = tuple((int(k), int((done & (k_free == k)).sum()),
+                    float(np.nanmean(err[done & (k_free == k)])))
+                   for k in np.unique(k_free[done]))
     best = bench.best(Metric.TEST_ERR)
     several = len(bench.seeds) > 1
     return TableFacts(
