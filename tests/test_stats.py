@@ -67,9 +67,10 @@ def test_table_facts_of_a_partial_table_count_only_archs_with_a_result() -> None
     space = get_space("t81")
     err = np.arange(81.0)
     err[60:] = np.nan
-    facts = table_facts(Benchmark(synthetic_data(space, err, seeds=(0,))))
+    bench = Benchmark(synthetic_data(space, err, seeds=(0,)))
+    facts = table_facts(bench)
     assert sum(n for _, n, _ in facts.by_param_free) == 60
-    k_free = param_free_counts(Benchmark(synthetic_data(space, np.ones(81), seeds=(0,))))
+    k_free = param_free_counts(bench)
     for k, n, mean in facts.by_param_free:
         members = np.flatnonzero(k_free[:60] == k)
         assert n == len(members) and np.isclose(mean, members.mean())

@@ -110,9 +110,9 @@ def table_facts(bench: Benchmark) -> TableFacts:
     space = bench.space
     k_free = param_free_counts(bench)
     done = np.isfinite(err)  # archs with a result: all of them unless the build is partial
-    groups = tuple((int(k), int((done & (k_free == k)).sum()),
-                    float(np.nanmean(err[done & (k_free == k)])))
-                   for k in np.unique(k_free[done]))
+    k_done, err_done = k_free[done], err[done]
+    groups = tuple((int(k), int((k_done == k).sum()), float(err_done[k_done == k].mean()))
+                   for k in np.unique(k_done))
     best = bench.best(Metric.TEST_ERR)
     several = len(bench.seeds) > 1
     return TableFacts(
