@@ -62,7 +62,7 @@ def plot(paths: list[str], out: str) -> None:
         layers, n_seeds = int(bench.protocol["layers"]), len(bench.seeds)
         ax.set(title=f"{Path(path).name}\n(L={layers}: {len(reduction_indices(layers))} of "
                      f"{layers} cells reduce; {n_seeds} seed{'s' if n_seeds > 1 else ''})",
-               xlabel="parameter-free ops in the arch (both cells)")
+               xlabel="parameter-free ops in both cells")
         ax.legend(loc="upper left", fontsize=7)
     axes[0][0].set_ylabel("test error, mean over seeds (%)")
     fig.savefig(out, dpi=120)
