@@ -20,7 +20,7 @@ SHIPPED: dict[str, tuple[str, str, str, int, dict[str, int]]] = {
     "t81-fashion-8k.h5": ("t81", "fashion-mnist", "cpu", 3, {"n_train": 8000, "epochs": 10}),
     "t81-cifar10-cpu.h5": ("t81", "cifar10-jpeg", "cpu", 3, {}),
     "t81-cifar10-cpu-l5.h5": ("t81", "cifar10-jpeg", "cpu", 3, {"layers": 5}),
-    "t81-cifar10-cpu-l8.h5": ("t81", "cifar10-jpeg", "cpu", 2, {"layers": 8}),
+    "t81-cifar10-cpu-l8.h5": ("t81", "cifar10-jpeg", "cpu", 3, {"layers": 8}),
 }
 
 
