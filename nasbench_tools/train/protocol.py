@@ -22,7 +22,7 @@ from typing import Any
 from nasbench_tools.config import apply_overrides
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "fp64")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,11 @@ class Protocol:
     ``precision``: ``fp32``, or ``bf16`` for mixed precision (forward and backward under
     bfloat16 autocast, weights, optimiser state and the loss in float32): half the bytes per
     activation, for networks that are memory-bound on a GPU. A bf16 table is a table of
-    its own: its numbers are not those of an fp32 build.
+    its own: its numbers are not those of an fp32 build. ``fp64`` trains in double precision
+    throughout (weights, images, optimiser): slow, and meant for reference checks, where
+    fp32 rounding, grown over many SGD steps, would hide a real difference between two
+    builds (in fp64 a fused and an unfused build of the test space store the same float32
+    curves; in fp32 they differ by up to a few per cent after 32 steps).
     """
 
     dataset: str

@@ -72,11 +72,12 @@ def data_provenance(protocol: Protocol, *, data_root: str | None = None) -> dict
 def device_data(protocol: Protocol, device: str, *, data_root: str | None = None) -> DeviceData:
     """The protocol's dataset as tensors on ``device`` (cached: one dataset per process)."""
     key = (protocol.dataset, data_root, protocol.n_valid, protocol.n_test, protocol.n_train,
-           protocol.split_seed, device)
+           protocol.split_seed, device, param_dtype(protocol))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()
         raw, split = _raw_and_split(protocol, data_root)
-        _DATA_CACHE[key] = (to_device(raw, split, device=device), split)
+        images = to_device(raw, split, device=device, dtype=param_dtype(protocol))
+        _DATA_CACHE[key] = (images, split)
     return _DATA_CACHE[key][0]
 
 
@@ -130,9 +131,12 @@ def train_architecture(
 
 
 def _build(space: CellSpace, arch: Arch, protocol: Protocol, data: DeviceData) -> Network:
-    return Network(space, arch, in_channels=data.in_channels, n_classes=data.n_classes,
-                   layers=protocol.layers, channels=protocol.channels,
-                   stem_multiplier=protocol.stem_multiplier, auxiliary=protocol.aux_weight > 0)
+    """The network of ``arch``, initialised on the CPU in float32 (the current RNG) and
+    then cast to the protocol's dtype, so fp32 and fp64 runs start from the same weights."""
+    net = Network(space, arch, in_channels=data.in_channels, n_classes=data.n_classes,
+                  layers=protocol.layers, channels=protocol.channels,
+                  stem_multiplier=protocol.stem_multiplier, auxiliary=protocol.aux_weight > 0)
+    return net.to(dtype=param_dtype(protocol))
 
 
 def _fit(model: Network, data: DeviceData, protocol: Protocol, gen: torch.Generator,
@@ -153,6 +157,12 @@ def _fit(model: Network, data: DeviceData, protocol: Protocol, gen: torch.Genera
                 curves[loss_m][epoch], curves[acc_m][epoch] = evaluate(
                     model, x, y, protocol.eval_batch_size)
         curves[Metric.EPOCH_TIME][epoch] = time.perf_counter() - start
+
+
+def param_dtype(protocol: Protocol) -> torch.dtype:
+    """The dtype of weights and images: float64 for ``fp64``, else float32 (``bf16`` is
+    autocast over float32 weights)."""
+    return torch.float64 if protocol.precision == "fp64" else torch.float32
 
 
 def autocast(protocol: Protocol, device: torch.device | str) -> torch.autocast:
@@ -186,7 +196,7 @@ def _train_epoch(model: Network, optimizer: torch.optim.Optimizer, data: DeviceD
     model.train()
     n = len(data.y_train)
     drop = protocol.drop_prob_at(epoch)
-    total_loss = torch.zeros((), device=data.y_train.device)
+    total_loss = torch.zeros((), device=data.y_train.device, dtype=param_dtype(protocol))
     correct = torch.zeros((), device=data.y_train.device, dtype=torch.long)
     for x, y in train_batches(data, protocol, gen):
         with autocast(protocol, y.device):
