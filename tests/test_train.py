@@ -96,5 +96,5 @@ def test_bf16_precision_is_reproducible_and_close_to_fp32() -> None:
 
 
 def test_unknown_precision_is_refused_with_the_allowed_ones() -> None:
-    with pytest.raises(ConfigError, match=r"precision='fp16' is not one of fp32, bf16"):
+    with pytest.raises(ConfigError, match=r"precision='fp16' is not one of fp32, bf16, fp64"):
         get_protocol("digits", "quick", {"precision": "fp16"})
