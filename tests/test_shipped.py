@@ -110,12 +110,50 @@ def test_param_free_plot_script_draws_one_panel_per_table(tmp_path: Path) -> Non
     assert width > 1.5 * height  # two panels side by side
 
 
+def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from conftest import tiny4_space
+
+    from nasbench_tools.build import build_table
+    from nasbench_tools.train import Protocol, get_protocol
+    from nasbench_tools.train.task import Task
+    from nasbench_tools.train.trainer import train_group
+
+    protocol = get_protocol("digits", "quick", {"epochs": 2, "layers": 2, "channels": 4})
+    table = tmp_path / "t.h5"
+    build_table(tiny4_space(), protocol, (0, 1), table, device="cpu", progress=False)
+    script = Path(__file__).resolve().parents[1] / "analysis" / "budget_probe.py"
+    out = tmp_path / "probe.jsonl"
+    cmd = [sys.executable, str(script), str(table), "--archs", "3,0,2", "--epochs", "3",
+           "--seed", "1", "--jobs", "2", "--out", str(out)]
+    first = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    runs = {r["arch"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert sorted(runs) == [0, 2, 3] and "training 3 (3 epochs, seed 1)" in first
+    bench, space = Benchmark.open(table), tiny4_space()
+    longer = replace(Protocol.from_dict(bench.protocol), epochs=3)
+    for arch, r in runs.items():  # the probe's run is the longer protocol's, number for number
+        (own,) = train_group([Task(arch, 1)], space, longer)  # as the builder trains
+        assert len(r["metrics"]["test_acc"]) == 3
+        assert r["metrics"]["test_acc"] == own.metrics[Metric.TEST_ACC].tolist()
+        table_err = float(bench.query(arch, Metric.TEST_ERR, seed=1))
+        long_err = 100 * (1 - r["metrics"]["test_acc"][-1])
+        assert f"{arch:>5} {table_err:8.2f}" in first and f"{long_err:8.2f}" in first
+    again = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    assert "3 of 3 runs already" in again and "training 0" in again
+    assert len(out.read_text().splitlines()) == 3  # nothing trained twice
+
+
 #: script -> its arguments, with {bad} for the file it is to reject and {out} for a figure
 SCRIPT_ARGS = {
     "compare_tables.py": ["{bad}", str(DATA / "t81-digits.h5")],
     "table_report.py": [str(DATA / "t81-digits.h5"), "{bad}"],
     "plot_param_free.py": ["{bad}", "--out", "{out}"],
     "plot_trace.py": ["{bad}", "{out}"],
+    "budget_probe.py": ["{bad}", "--archs", "0,1,2", "--epochs", "30", "--out", "{out}"],
 }
 
 

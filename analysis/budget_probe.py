@@ -1,0 +1,118 @@
+"""Does a table's ranking survive a longer budget? Retrain a few of its architectures under
+the table's own protocol with more epochs (the cosine schedule stretched to the new length)
+and compare their final test errors with the table's.
+
+    python analysis/budget_probe.py data/t81-cifar10-cpu-l8.h5 --archs 0,1,4,8,24,27,40,69,72,80 \
+        --epochs 30 --seed 0 --jobs 2 --data-root ../shared/data/cifar10-jpeg.h5 \
+        --out runs/budget-probe-l8.json
+
+Each finished run is appended to ``--out`` (one JSON object per line) as it arrives, and runs
+already there are not trained again, so a stopped probe goes on where it stopped. The report
+ranks the probed archs by the table's error of the same seed and by the probe's, with
+Kendall's tau between the two (a handful of archs: read it with its bootstrap interval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.spaces import CellSpace
+from nasbench_tools.stats import rank_agreement
+from nasbench_tools.table import Benchmark, Metric
+from nasbench_tools.train import Protocol
+from nasbench_tools.train.task import Task
+from nasbench_tools.train.trainer import train_group
+
+from _script import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("table")
+    ap.add_argument("--archs", required=True, help="comma-separated arch ids of the table")
+    ap.add_argument("--epochs", type=int, required=True, help="the longer budget")
+    ap.add_argument("--seed", type=int, default=0, help="table seed to retrain (0)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (1)")
+    ap.add_argument("--data-root", help="the dataset's files, as for build-table")
+    ap.add_argument("--out", required=True, help="JSON-lines file of the probe's runs")
+    args = ap.parse_args(argv)
+    return run("budget_probe", lambda: probe(args))
+
+
+def _arch_ids(text: str, n_archs: int) -> list[int]:
+    try:
+        ids = [int(a) for a in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--archs {text!r} must be comma-separated integers") from None
+    bad = [a for a in ids if not 0 <= a < n_archs]
+    if bad or len(set(ids)) != len(ids) or len(ids) < 3:
+        raise ConfigError(f"--archs {text!r}: need three or more distinct ids in "
+                          f"0..{n_archs - 1}")
+    return ids
+
+
+def _train(space: CellSpace, protocol: Protocol, arch: int, seed: int,
+           data_root: str | None) -> dict[str, object]:
+    (result,) = train_group([Task(arch, seed)], space, protocol, data_root=data_root)
+    return {"arch": arch, "seed": seed, "epochs": protocol.epochs,
+            "status": result.status.name,
+            "metrics": {m.value: v.tolist() for m, v in result.metrics.items()}}
+
+
+def probe(args: argparse.Namespace) -> None:
+    bench = Benchmark.open(args.table)
+    if args.seed not in bench.seeds:
+        raise ConfigError(f"--seed {args.seed} is not in the table (seeds {bench.seeds})")
+    if args.epochs <= bench.epochs:
+        raise ConfigError(f"--epochs {args.epochs} must exceed the table's {bench.epochs}")
+    ids = _arch_ids(args.archs, bench.n_archs)
+    protocol = Protocol.from_dict({**bench.protocol, "epochs": args.epochs})
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            if r["epochs"] == args.epochs and r["seed"] == args.seed:
+                done[r["arch"]] = r
+    todo = [a for a in ids if a not in done]
+    print(f"{len(done)} of {len(ids)} runs already in {out}; training {len(todo)} "
+          f"({args.epochs} epochs, seed {args.seed})", flush=True)
+    jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+        delayed(_train)(bench.space, protocol, a, args.seed, args.data_root) for a in todo)
+    for r in jobs:
+        with out.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        done[int(r["arch"])] = r  # type: ignore[call-overload]
+        print(f"arch {r['arch']}: {r['status']}", flush=True)
+    report(bench, ids, args.seed, [done[a] for a in ids])
+
+
+def report(bench: Benchmark, ids: list[int], seed: int, runs: list[dict]) -> None:
+    short = np.asarray(bench.query(ids, Metric.TEST_ERR, seed=seed), dtype=float)
+    long_ = np.array([100.0 * (1.0 - r["metrics"]["test_acc"][-1]) for r in runs])
+    at_short = np.array([100.0 * (1.0 - r["metrics"]["test_acc"][bench.epochs - 1])
+                         for r in runs])
+    epochs = runs[0]["epochs"]
+    rank_s = np.argsort(np.argsort(short)) + 1
+    rank_l = np.argsort(np.argsort(long_)) + 1
+    print(f"\nseed {seed}: test error (%) after the table's {bench.epochs} epochs and after "
+          f"{epochs} (rank among the {len(ids)} probed archs)")
+    print(f"{'arch':>5} {'table':>8} {'rank':>5} {'long':>8} {'rank':>5}  {'gain':>6}  "
+          f"{'long run at epoch ' + str(bench.epochs):>22}  name")
+    for i, a in enumerate(ids):
+        name = bench.space.genotype(bench.space.arch(a))
+        print(f"{a:>5} {short[i]:8.2f} {rank_s[i]:5d} {long_[i]:8.2f} {rank_l[i]:5d}  "
+              f"{short[i] - long_[i]:6.2f}  {at_short[i]:22.2f}  {name}")
+    r = rank_agreement(short, long_, rng=np.random.default_rng(0), k=min(3, len(ids)))
+    print(f"\ntable ranking against the {epochs}-epoch ranking: {r.line()}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
