@@ -2,14 +2,16 @@
 the table's own protocol with more epochs (the cosine schedule stretched to the new length)
 and compare their final test errors with the table's.
 
-    python analysis/budget_probe.py data/t81-cifar10-cpu-l8.h5 --archs 0,1,4,8,24,27,40,69,72,80 \
-        --epochs 30 --seed 0 --jobs 2 --data-root ../shared/data/cifar10-jpeg.h5 \
-        --out runs/budget-probe-l8.json
+    python analysis/budget_probe.py data/t81-cifar10-cpu-l8.h5 \
+        --archs 56,69,24,72,8,4,80,0,13,27,40 --epochs 30 --seed 0 --jobs 2 \
+        --data-root ../shared/data/cifar10-jpeg.h5 \
+        --out data/probes/t81-cifar10-cpu-l8-s0-30ep.jsonl
 
 Each finished run is appended to ``--out`` (one JSON object per line) as it arrives, and runs
 already there are not trained again, so a stopped probe goes on where it stopped. The report
 ranks the probed archs by the table's error of the same seed and by the probe's, with
-Kendall's tau between the two (a handful of archs: read it with its bootstrap interval).
+Kendall's tau between the two (a handful of archs: read it with its bootstrap interval), and
+whether the gain from the longer budget depends on the number of parameter-free ops.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import kendalltau
 
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.spaces import CellSpace
-from nasbench_tools.stats import rank_agreement
+from nasbench_tools.stats import param_free_counts, rank_agreement
 from nasbench_tools.table import Benchmark, Metric
 from nasbench_tools.train import Protocol
 from nasbench_tools.train.task import Task
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (1)")
     ap.add_argument("--data-root", help="the dataset's files, as for build-table")
     ap.add_argument("--out", required=True, help="JSON-lines file of the probe's runs")
+    ap.add_argument("--plot", metavar="PNG", help="also draw the probe's curves and ranks here")
     args = ap.parse_args(argv)
     return run("budget_probe", lambda: probe(args))
 
@@ -92,6 +96,8 @@ def probe(args: argparse.Namespace) -> None:
         done[int(r["arch"])] = r  # type: ignore[call-overload]
         print(f"arch {r['arch']}: {r['status']}", flush=True)
     report(bench, ids, args.seed, [done[a] for a in ids])
+    if args.plot:
+        plot(bench, ids, args.seed, [done[a] for a in ids], args.plot)
 
 
 def report(bench: Benchmark, ids: list[int], seed: int, runs: list[dict]) -> None:
@@ -100,18 +106,59 @@ def report(bench: Benchmark, ids: list[int], seed: int, runs: list[dict]) -> Non
     at_short = np.array([100.0 * (1.0 - r["metrics"]["test_acc"][bench.epochs - 1])
                          for r in runs])
     epochs = runs[0]["epochs"]
+    seconds = [sum(r["metrics"]["epoch_time"]) for r in runs]  # wall time per run (train + eval)
     rank_s = np.argsort(np.argsort(short)) + 1
     rank_l = np.argsort(np.argsort(long_)) + 1
     print(f"\nseed {seed}: test error (%) after the table's {bench.epochs} epochs and after "
           f"{epochs} (rank among the {len(ids)} probed archs)")
     print(f"{'arch':>5} {'table':>8} {'rank':>5} {'long':>8} {'rank':>5}  {'gain':>6}  "
-          f"{'long run at epoch ' + str(bench.epochs):>22}  name")
+          f"{'long run at epoch ' + str(bench.epochs):>22} {'time s':>7}  name")
     for i, a in enumerate(ids):
         name = bench.space.genotype(bench.space.arch(a))
         print(f"{a:>5} {short[i]:8.2f} {rank_s[i]:5d} {long_[i]:8.2f} {rank_l[i]:5d}  "
-              f"{short[i] - long_[i]:6.2f}  {at_short[i]:22.2f}  {name}")
+              f"{short[i] - long_[i]:6.2f}  {at_short[i]:22.2f} {seconds[i]:7.0f}  {name}")
     r = rank_agreement(short, long_, rng=np.random.default_rng(0), k=min(3, len(ids)))
     print(f"\ntable ranking against the {epochs}-epoch ranking: {r.line()}")
+    k_free = param_free_counts(bench)[ids]
+    gain = kendalltau(k_free, short - long_)
+    print(f"gain against the number of parameter-free ops: Kendall tau {gain.statistic:.3f} "
+          f"(p = {gain.pvalue:.3f}); mean gain by ops: "
+          + ", ".join(f"{k}: {np.mean((short - long_)[k_free == k]):.2f} (n={np.sum(k_free == k)})"
+                      for k in np.unique(k_free)))
+
+
+def plot(bench: Benchmark, ids: list[int], seed: int, runs: list[dict], out: str) -> None:
+    """Left: every probed arch's test-error curve over the longer budget, with the table's
+    final error at its last epoch; right: the table's error against the longer run's, one dot
+    per arch. Coloured by the number of parameter-free ops."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    short = np.asarray(bench.query(ids, Metric.TEST_ERR, seed=seed), dtype=float)
+    curves = [100.0 * (1.0 - np.asarray(r["metrics"]["test_acc"])) for r in runs]
+    k_free = param_free_counts(bench)[ids]
+    colour = [plt.cm.viridis(k / max(1, int(k_free.max()))) for k in k_free]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    for a, c, curve, err in zip(ids, colour, curves, short, strict=True):
+        left.plot(np.arange(1, curve.size + 1), curve, color=c, lw=1)
+        left.plot(bench.epochs, err, "o", color=c, ms=4)
+        right.plot(curve[-1], err, "o", color=c, ms=6)
+        right.annotate(str(a), (curve[-1], err), textcoords="offset points", xytext=(4, 2),
+                       fontsize=7)
+    for k in np.unique(k_free):
+        right.plot([], [], "o", color=plt.cm.viridis(k / max(1, int(k_free.max()))),
+                   label=f"{k} parameter-free ops")
+    epochs = runs[0]["epochs"]
+    left.set(xlabel="epoch", ylabel="test error (%)", ylim=(None, min(90.0, left.get_ylim()[1])),
+             title=f"{epochs}-epoch runs (dots: the table after {bench.epochs})")
+    right.set(xlabel=f"test error after {epochs} epochs (%)",
+              ylabel=f"table's test error after {bench.epochs} epochs (%)",
+              title=f"seed {seed}, {len(ids)} archs")
+    right.legend(fontsize=7, loc="lower right")
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

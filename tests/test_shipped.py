@@ -117,8 +117,10 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
     from dataclasses import replace
 
     from conftest import tiny4_space
+    from scipy.stats import kendalltau
 
     from nasbench_tools.build import build_table
+    from nasbench_tools.stats import param_free_counts
     from nasbench_tools.train import Protocol, get_protocol
     from nasbench_tools.train.task import Task
     from nasbench_tools.train.trainer import train_group
@@ -135,6 +137,7 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
     assert sorted(runs) == [0, 2, 3] and "training 3 (3 epochs, seed 1)" in first
     bench, space = Benchmark.open(table), tiny4_space()
     longer = replace(Protocol.from_dict(bench.protocol), epochs=3)
+    gains = []  # table error minus the longer run's, in the order of runs
     for arch, r in runs.items():  # the probe's run is the longer protocol's, number for number
         (own,) = train_group([Task(arch, 1)], space, longer)  # as the builder trains
         assert len(r["metrics"]["test_acc"]) == 3
@@ -142,8 +145,14 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
         table_err = float(bench.query(arch, Metric.TEST_ERR, seed=1))
         long_err = 100 * (1 - r["metrics"]["test_acc"][-1])
         assert f"{arch:>5} {table_err:8.2f}" in first and f"{long_err:8.2f}" in first
-    again = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        gains.append(table_err - long_err)
+    tau = kendalltau(param_free_counts(bench)[list(runs)], gains).statistic
+    assert f"parameter-free ops: Kendall tau {tau:.3f}" in first
+    png = tmp_path / "probe.png"
+    again = subprocess.run([*cmd, "--plot", str(png)], check=True, capture_output=True,
+                           text=True).stdout
     assert "3 of 3 runs already" in again and "training 0" in again
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the figure, from the stored runs
     assert len(out.read_text().splitlines()) == 3  # nothing trained twice
 
 
