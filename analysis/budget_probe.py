@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -95,39 +96,62 @@ def probe(args: argparse.Namespace) -> None:
             f.write(json.dumps(r) + "\n")
         done[int(r["arch"])] = r  # type: ignore[call-overload]
         print(f"arch {r['arch']}: {r['status']}", flush=True)
-    report(bench, ids, args.seed, [done[a] for a in ids])
+    result = ProbeResult.collect(bench, ids, args.seed, [done[a] for a in ids])
+    report(bench, result)
     if args.plot:
-        plot(bench, ids, args.seed, [done[a] for a in ids], args.plot)
+        plot(bench, result, args.plot)
 
 
-def report(bench: Benchmark, ids: list[int], seed: int, runs: list[dict]) -> None:
-    short = np.asarray(bench.query(ids, Metric.TEST_ERR, seed=seed), dtype=float)
-    long_ = np.array([100.0 * (1.0 - r["metrics"]["test_acc"][-1]) for r in runs])
-    at_short = np.array([100.0 * (1.0 - r["metrics"]["test_acc"][bench.epochs - 1])
-                         for r in runs])
-    epochs = runs[0]["epochs"]
-    seconds = [sum(r["metrics"]["epoch_time"]) for r in runs]  # wall time per run (train + eval)
+@dataclass(frozen=True)
+class ProbeResult:
+    """The probed archs' numbers, in the order of ``ids``; errors in percent."""
+
+    ids: list[int]
+    seed: int
+    table_err: np.ndarray  # [n] the table's final test error of that seed
+    curves: np.ndarray  # [n, epochs] the longer runs' test error per epoch
+    seconds: np.ndarray  # [n] wall time per longer run (train + eval)
+    k_free: np.ndarray  # [n] parameter-free ops per arch
+
+    @classmethod
+    def collect(cls, bench: Benchmark, ids: list[int], seed: int,
+                runs: list[dict]) -> ProbeResult:
+        return cls(ids=ids, seed=seed,
+                   table_err=np.asarray(bench.query(ids, Metric.TEST_ERR, seed=seed), dtype=float),
+                   curves=np.array([100.0 * (1.0 - np.asarray(r["metrics"]["test_acc"]))
+                                    for r in runs]),
+                   seconds=np.array([sum(r["metrics"]["epoch_time"]) for r in runs]),
+                   k_free=param_free_counts(bench)[ids])
+
+    @property
+    def epochs(self) -> int:
+        return int(self.curves.shape[1])
+
+
+def report(bench: Benchmark, res: ProbeResult) -> None:
+    short, long_ = res.table_err, res.curves[:, -1]
+    at_short = res.curves[:, bench.epochs - 1]
+    gain = short - long_
     rank_s = np.argsort(np.argsort(short)) + 1
     rank_l = np.argsort(np.argsort(long_)) + 1
-    print(f"\nseed {seed}: test error (%) after the table's {bench.epochs} epochs and after "
-          f"{epochs} (rank among the {len(ids)} probed archs)")
+    print(f"\nseed {res.seed}: test error (%) after the table's {bench.epochs} epochs and after "
+          f"{res.epochs} (rank among the {len(res.ids)} probed archs)")
     print(f"{'arch':>5} {'table':>8} {'rank':>5} {'long':>8} {'rank':>5}  {'gain':>6}  "
           f"{'long run at epoch ' + str(bench.epochs):>22} {'time s':>7}  name")
-    for i, a in enumerate(ids):
+    for i, a in enumerate(res.ids):
         name = bench.space.genotype(bench.space.arch(a))
         print(f"{a:>5} {short[i]:8.2f} {rank_s[i]:5d} {long_[i]:8.2f} {rank_l[i]:5d}  "
-              f"{short[i] - long_[i]:6.2f}  {at_short[i]:22.2f} {seconds[i]:7.0f}  {name}")
-    r = rank_agreement(short, long_, rng=np.random.default_rng(0), k=min(3, len(ids)))
-    print(f"\ntable ranking against the {epochs}-epoch ranking: {r.line()}")
-    k_free = param_free_counts(bench)[ids]
-    gain = kendalltau(k_free, short - long_)
-    print(f"gain against the number of parameter-free ops: Kendall tau {gain.statistic:.3f} "
-          f"(p = {gain.pvalue:.3f}); mean gain by ops: "
-          + ", ".join(f"{k}: {np.mean((short - long_)[k_free == k]):.2f} (n={np.sum(k_free == k)})"
-                      for k in np.unique(k_free)))
+              f"{gain[i]:6.2f}  {at_short[i]:22.2f} {res.seconds[i]:7.0f}  {name}")
+    r = rank_agreement(short, long_, rng=np.random.default_rng(0), k=min(3, len(res.ids)))
+    print(f"\ntable ranking against the {res.epochs}-epoch ranking: {r.line()}")
+    tau = kendalltau(res.k_free, gain)
+    print(f"gain against the number of parameter-free ops: Kendall tau {tau.statistic:.3f} "
+          f"(p = {tau.pvalue:.3f}); mean gain by ops: "
+          + ", ".join(f"{k}: {np.mean(gain[res.k_free == k]):.2f} (n={np.sum(res.k_free == k)})"
+                      for k in np.unique(res.k_free)))
 
 
-def plot(bench: Benchmark, ids: list[int], seed: int, runs: list[dict], out: str) -> None:
+def plot(bench: Benchmark, res: ProbeResult, out: str) -> None:
     """Left: every probed arch's test-error curve over the longer budget, with the table's
     final error at its last epoch; right: the table's error against the longer run's, one dot
     per arch. Coloured by the number of parameter-free ops."""
@@ -136,30 +160,26 @@ def plot(bench: Benchmark, ids: list[int], seed: int, runs: list[dict], out: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    short = np.asarray(bench.query(ids, Metric.TEST_ERR, seed=seed), dtype=float)
-    curves = [100.0 * (1.0 - np.asarray(r["metrics"]["test_acc"])) for r in runs]
-    k_free = param_free_counts(bench)[ids]
-    colour = [plt.cm.viridis(k / max(1, int(k_free.max()))) for k in k_free]
+    def colour(k: int) -> tuple[float, ...]:
+        return plt.cm.viridis(k / max(1, int(res.k_free.max())))
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
-    for a, c, curve, err in zip(ids, colour, curves, short, strict=True):
-        left.plot(np.arange(1, curve.size + 1), curve, color=c, lw=1)
-        left.plot(bench.epochs, err, "o", color=c, ms=4)
-        right.plot(curve[-1], err, "o", color=c, ms=6)
+    for a, k, curve, err in zip(res.ids, res.k_free, res.curves, res.table_err, strict=True):
+        left.plot(np.arange(1, curve.size + 1), curve, color=colour(k), lw=1)
+        left.plot(bench.epochs, err, "o", color=colour(k), ms=4)
+        right.plot(curve[-1], err, "o", color=colour(k), ms=6)
         right.annotate(str(a), (curve[-1], err), textcoords="offset points", xytext=(4, 2),
                        fontsize=7)
-    for k in np.unique(k_free):
-        right.plot([], [], "o", color=plt.cm.viridis(k / max(1, int(k_free.max()))),
-                   label=f"{k} parameter-free ops")
-    epochs = runs[0]["epochs"]
+    for k in np.unique(res.k_free):
+        right.plot([], [], "o", color=colour(k), label=f"{k} parameter-free ops")
     left.set(xlabel="epoch", ylabel="test error (%)", ylim=(None, min(90.0, left.get_ylim()[1])),
-             title=f"{epochs}-epoch runs (dots: the table after {bench.epochs})")
-    right.set(xlabel=f"test error after {epochs} epochs (%)",
+             title=f"{res.epochs}-epoch runs (dots: the table after {bench.epochs})")
+    right.set(xlabel=f"test error after {res.epochs} epochs (%)",
               ylabel=f"table's test error after {bench.epochs} epochs (%)",
-              title=f"seed {seed}, {len(ids)} archs")
+              title=f"seed {res.seed}, {len(res.ids)} archs")
     right.legend(fontsize=7, loc="lower right")
     fig.savefig(out, dpi=120)
     print(f"wrote {out}")
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
