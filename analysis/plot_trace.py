@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from nasbench_tools.plots import plot_trace
 from nasbench_tools.search import SearchTrace
-from nasbench_tools.search.plots import plot_trace
 
 from _script import run
 

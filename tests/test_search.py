@@ -184,7 +184,7 @@ def test_plot_trace_draws_three_panels(trace: SearchTrace) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from nasbench_tools.search.plots import plot_trace
+    from nasbench_tools.plots import plot_trace
 
     axes = plot_trace(trace)
     assert len(axes) == 3 and len(axes[0].lines) >= 2

@@ -301,6 +301,6 @@ def run_search(
     return SearchTrace(
         method=strategy.name, seed=seed, space=bench.space, records=tuple(records),
         table=str(table) if not isinstance(table, Benchmark) else "",
-        table_sha256=str(bench.data.attrs.get("content_sha256", "")), config=settings,
+        table_sha256=bench.content_sha256, config=settings,
         result_epoch=result_epoch,
     )

@@ -1,6 +1,9 @@
-"""Statistics on tables and runs (data in, values out; no plotting).
+"""Statistics on tables and searches (data in, values out; no torch, no plotting).
 
-    from nasbench_tools.stats import seed_agreement
+    from nasbench_tools.stats import default_correlations, load_runs, mean_curves
+    runs = load_runs("traces/")                         # one row per run / per epoch
+    default_correlations(runs).to_frame()               # eigenvalue vs gap, error, regret
+    mean_curves(runs, "test_regret").frame              # mean and 95 % interval over seeds
     seed_agreement(Benchmark.open("data/t81-digits.h5")).mean_tau
 """
 
@@ -13,6 +16,30 @@ from nasbench_tools.stats.agreement import (
     table_facts,
 )
 from nasbench_tools.stats.compare import RankAgreement, rank_agreement, table_agreement
+from nasbench_tools.stats.correlation import (
+    STATISTICS,
+    CorrelationFamily,
+    CorrelationResult,
+    Estimate,
+    adjust,
+    correlate,
+    holm,
+)
+from nasbench_tools.stats.curves import (
+    AlphaWeights,
+    Curves,
+    EigenTrajectories,
+    alpha_weights,
+    eigen_trajectories,
+    mean_curves,
+    param_free_share,
+)
+from nasbench_tools.stats.pairs import default_correlations
+from nasbench_tools.stats.runs import MixedRunsError, Run, RunSet, load_runs
 
-__all__ = ["RankAgreement", "SeedAgreement", "TableFacts", "dead_archs", "param_free_counts",
-           "rank_agreement", "seed_agreement", "table_agreement", "table_facts"]
+__all__ = ["STATISTICS", "AlphaWeights", "CorrelationFamily", "CorrelationResult", "Curves",
+           "EigenTrajectories", "Estimate", "MixedRunsError", "RankAgreement", "Run", "RunSet",
+           "SeedAgreement", "TableFacts", "adjust", "alpha_weights", "correlate", "dead_archs",
+           "default_correlations", "eigen_trajectories", "holm", "load_runs", "mean_curves",
+           "param_free_counts", "param_free_share", "rank_agreement", "seed_agreement",
+           "table_agreement", "table_facts"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -31,7 +32,7 @@ from nasbench_tools.exceptions import (
     UnknownNameError,
 )
 from nasbench_tools.spaces import Arch, CellSpace
-from nasbench_tools.table.data import TableData
+from nasbench_tools.table.data import TableData, content_sha256
 from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
 
 if TYPE_CHECKING:
@@ -115,6 +116,12 @@ class Benchmark:
     @property
     def n_archs(self) -> int:
         return self._data.space.size
+
+    @cached_property
+    def content_sha256(self) -> str:
+        """SHA-256 of the deterministic metric arrays and the status (the hash a table file
+        stores): what a search trace records to name the table it was searched on."""
+        return content_sha256(self._data.metrics, self._data.status)
 
     def __repr__(self) -> str:
         n, s, t = self._data.shape
