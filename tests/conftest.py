@@ -99,41 +99,9 @@ def write_jpeg_h5(path: Path, per_class: int = 2, n_classes: int = 3) -> dict[st
     return labels_out
 
 
-def synthetic_trace(bench, *, method: str = "darts", seed: int = 0, epochs: int = 12,
-                    table: str = "", archs=None, lambdas=None, params=None,
-                    search=None, every: int = 1):  # type: ignore[no-untyped-def]
-    """A search trace made by formula on ``bench`` (a `Benchmark`): arch ``archs[e]`` at epoch
-    e (default: walks away from the best arch), its table errors and regret, a dominant
-    eigenvalue ``lambdas[e]`` every ``every`` epochs (and at the last), gaps that grow with
-    lambda, and alphas that favour op 0 more and more."""
-    from nasbench_tools.search.trace import EpochRecord, SearchTrace
-    from nasbench_tools.table.schema import Metric
 
-    space = bench.space
-    rng = np.random.default_rng(seed)
-    archs = list(archs) if archs is not None else [
-        (SYNTHETIC_BEST + e) % space.size for e in range(epochs)]
-    lambdas = list(lambdas) if lambdas is not None else [
-        0.2 + 0.05 * e + 0.01 * rng.standard_normal() for e in range(epochs)]
-    n_alpha = sum(len(e.ops) for e in space.edges)
-    records = []
-    for e in range(epochs):
-        a = int(archs[e])
-        lam = lambdas[e] if (e % every == 0 or e == epochs - 1) else float("nan")
-        records.append(EpochRecord(
-            epoch=e, alphas=np.linspace(-1, 1, n_alpha) * e / epochs, arch=a,
-            genotype=space.genotype(space.arch(a)),
-            test_err=float(bench.query(a, Metric.TEST_ERR)),
-            valid_err=float(bench.query(a, Metric.VALID_ERR)),
-            test_regret=float(bench.regret(a, Metric.TEST_ERR)),
-            valid_regret=float(bench.regret(a, Metric.VALID_ERR)),
-            oneshot_loss=1.0 - 0.05 * e, oneshot_err=40.0 - 2.0 * e,
-            discrete_loss=1.5 + lambdas[e], discrete_err=60.0 + 10.0 * lambdas[e],
-            lambda_max=lam, weight_decay=float((params or {}).get("weight_decay", 3e-4)),
-            lr=0.025, alpha_updates=10,
-            wall_time=2.0 + 0.1 * e, analysis_time=0.5))
-    config = {"search": {"epochs": epochs, "batch_size": 64, "threads": 1, **(search or {})},
-              "params": dict(params or {}), "protocol": dict(bench.protocol)}
-    return SearchTrace(method=method, seed=seed, space=space, records=tuple(records),
-                       table=table, table_sha256=bench.content_sha256,
-                       config=config)
+# search traces made by formula (torch-free); re-exported for the tests that import it from here
+from nasbench_tools.search.synthetic import synthetic_trace  # noqa: E402
+
+__all__ = ["SYNTHETIC_BEST", "synthetic_t81_data", "synthetic_trace", "tiny4_space",
+           "write_jpeg_h5"]

@@ -41,7 +41,8 @@ class ReportSummary:
 
 def write_report(sources: str | Path | Sequence[str | Path], out: str | Path, *,
                  table: str | Path | Benchmark | None = None, group: bool = False,
-                 overwrite: bool = False, n_resamples: int = 1999, seed: int = 0,
+                 overwrite: bool = False, n_resamples: int = 1999, n_permutations: int = 9999,
+                 seed: int = 0,
                  progress: Callable[[str], None] | None = None) -> ReportSummary:
     """Analyse the traces named by ``sources`` (files or folders) and write the report to
     ``out``. ``table``: the table they were searched on, when it cannot be found from them."""
@@ -55,7 +56,8 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path, *,
     runs = load_runs(sources, table=table, group=group)
     say(f"loaded {len(runs)} trace(s)" + ("" if runs.has_table else
                                           "; no table found for some: gen_gap left empty"))
-    family = default_correlations(runs, n_resamples=n_resamples, seed=seed)
+    family = default_correlations(runs, n_resamples=n_resamples, n_permutations=n_permutations,
+                                  within_resamples=min(n_resamples, 999), seed=seed)
     say(f"computed {len(family)} correlations")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

@@ -61,21 +61,23 @@ def block_length(n: int) -> int:
     return max(2, round(n ** (1 / 3)))
 
 
-def across_correlations(runs: RunSet, *, n_resamples: int = 1999, seed: int = 0
-                        ) -> list[CorrelationResult]:
+def across_correlations(runs: RunSet, *, n_resamples: int = 1999, n_permutations: int = 9999,
+                        seed: int = 0) -> list[CorrelationResult]:
     frame = runs.runs_frame()
     frame["log10_weight_decay"] = np.log10(frame["weight_decay"].where(frame["weight_decay"] > 0))
     out = []
     for part, label in _groups(frame):
         for x, y in ACROSS_PAIRS:
             out.append(correlate(part[x], part[y], x_name=x, y_name=y, group=label,
-                                 n_resamples=n_resamples, seed=seed))
+                                 n_resamples=n_resamples, n_permutations=n_permutations,
+                                 seed=seed))
     for method, column in STRENGTH.items():
         part = frame[frame["method"] == method]
         if len(part) >= MIN_N and part[column].nunique() >= 2:
             for y in ("lambda_avg", "test_err"):
                 out.append(correlate(part[column], part[y], x_name=column, y_name=y,
-                                     group=method, n_resamples=n_resamples, seed=seed))
+                                     group=method, n_resamples=n_resamples,
+                                     n_permutations=n_permutations, seed=seed))
     return out
 
 
@@ -153,14 +155,15 @@ def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.asarray(np.mean(x, axis=axis))
 
 
-def default_correlations(runs: RunSet, *, n_resamples: int = 1999,
+def default_correlations(runs: RunSet, *, n_resamples: int = 1999, n_permutations: int = 9999,
                          within_resamples: int = 999, seed: int = 0) -> CorrelationFamily:
     """Every default pair at every level; Holm's adjustment within each family: one level and
     one statistic (the three statistics test the same association, so they are not counted as
     three tests)."""
-    across = adjust(across_correlations(runs, n_resamples=n_resamples, seed=seed)).results
+    across = adjust(across_correlations(runs, n_resamples=n_resamples,
+                                        n_permutations=n_permutations, seed=seed)).results
     within = adjust(within_correlations(runs, n_resamples=within_resamples, seed=seed)).results
-    means = adjust(within_means(within, n_resamples=n_resamples, seed=seed)).results
+    means = adjust(within_means(within, n_resamples=n_permutations, seed=seed)).results
     return CorrelationFamily(tuple(across) + tuple(means) + tuple(within))
 
 

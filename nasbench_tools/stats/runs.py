@@ -226,24 +226,41 @@ def _epoch_rows(run: Run) -> pd.DataFrame:
 
 
 # -- loading ------------------------------------------------------------------------------------
-def trace_paths(sources: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The trace files named by ``sources``: files as given, folders searched (recursively)
-    for ``*.h5`` files; duplicates removed, order kept."""
+def trace_paths(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path, bool]]:
+    """The files named by ``sources`` and whether each was named itself (True) or found in a
+    folder (False; folders are searched recursively for ``*.h5``); duplicates removed."""
     items = [sources] if isinstance(sources, str | Path) else list(sources)
     if not items:
         raise ConfigError("no traces given: name trace files or folders holding them")
-    out: list[Path] = []
+    out: dict[Path, bool] = {}
     for item in map(Path, items):
         if item.is_dir():
             found = sorted(item.rglob("*.h5"))
             if not found:
                 raise ConfigError(f"folder {str(item)!r} holds no trace files (*.h5)")
-            out += found
+            for p in found:
+                out.setdefault(p.resolve(), False)
         elif item.exists():
-            out.append(item)
+            out[item.resolve()] = True
         else:
             raise ConfigError(f"trace {str(item)!r} does not exist")
-    return list(dict.fromkeys(p.resolve() for p in out))
+    return list(out.items())
+
+
+def _load_traces(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path, SearchTrace]]:
+    """Every trace named or found; other HDF5 files found in a folder (a table, say) are
+    skipped, but a file named itself must be a trace."""
+    out = []
+    for path, named in trace_paths(sources):
+        try:
+            out.append((path, SearchTrace.load(path)))
+        except TableFormatError as exc:
+            if named or "is not a nasbench-tools search trace" not in str(exc):
+                raise
+    if not out:
+        raise ConfigError("no search traces among the files given (the *.h5 files found are "
+                          "not traces)")
+    return out
 
 
 def _settings_key(trace: SearchTrace) -> dict[str, str]:
@@ -301,13 +318,12 @@ def load_runs(sources: str | Path | Sequence[str | Path], *,
     otherwise each trace's own table is looked for when ``find_table``. ``group=True`` accepts
     traces of different tables or settings and labels each run's group.
     """
-    paths = trace_paths(sources)
+    traces = _load_traces(sources)
     bench = Benchmark.open(table) if isinstance(table, str | Path) else table
     cache: dict[Path, Benchmark] = {}
     runs, keys = [], []
     own: Benchmark | None
-    for path in paths:
-        trace = SearchTrace.load(path)
+    for path, trace in traces:
         if bench is not None:
             sha = bench.content_sha256
             if trace.table_sha256 and sha != trace.table_sha256:
