@@ -1,7 +1,8 @@
 """DARTS replay on tables: the engine, its strategies, traces and the DARTS-ES rule.
 
-``run_search`` and ``run_grid`` import torch when first used; traces and the stopping rule
-do not need it, so logged searches can be analysed anywhere.
+``run_search`` and ``run_grid`` import torch when first used; traces, the stopping rule and
+its offline replay on logged eigenvalues (``replay_es``) do not need it, so logged searches
+can be analysed anywhere.
 
 >>> from nasbench_tools.search import early_stop
 >>> epochs = list(range(0, 50, 2))
@@ -16,10 +17,12 @@ from typing import Any
 
 from nasbench_tools.search.config import SearchConfig, get_search_config
 from nasbench_tools.search.early_stop import EarlyStop, early_stop, local_averages
+from nasbench_tools.search.replay import ReplayResult, replay_es
 from nasbench_tools.search.trace import EpochRecord, SearchTrace
 
-__all__ = ["EarlyStop", "EpochRecord", "SearchConfig", "SearchTrace", "early_stop",
-           "get_search_config", "local_averages", "run_grid", "run_search"]
+__all__ = ["EarlyStop", "EpochRecord", "ReplayResult", "SearchConfig", "SearchTrace",
+           "early_stop", "get_search_config", "local_averages", "replay_es", "run_grid",
+           "run_search"]
 
 
 def __getattr__(name: str) -> Any:

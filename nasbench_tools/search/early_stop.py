@@ -54,12 +54,23 @@ def early_stop(
     ``epoch[c - lag] >= start_epoch`` and ``avg[c] / avg[c - lag] > factor``, returning
     ``epoch[c - lag]``. Evaluations at ``last_epoch`` or later never fire (the search ends
     there anyway). Returns None when the rule never fires.
+
+    Without ``last_epoch``, a final evaluation that comes sooner than the regular step (a
+    search evaluates its last epoch too: 0, 2, ..., 48 and 49) is taken as the search's last
+    epoch, so it never fires. Any other irregular spacing raises `ConfigError`.
+
+    >>> lam = [1.0, 1.0, 1.0, 1.0, 5.0]  # the jump comes at the last epoch, 19: too late
+    >>> print(early_stop([0, 5, 10, 15, 19], lam, window=1, lag=1, start_epoch=0))
+    None
     """
     ep = [int(e) for e in epochs]
     if len(ep) != len(eigenvalues):
         raise ConfigError(f"{len(ep)} epochs but {len(eigenvalues)} eigenvalues")
     if window < 1 or lag < 1 or factor <= 0:
-        raise ConfigError("early_stop needs window >= 1, lag >= 1 and factor > 0")
+        raise ConfigError(f"early_stop needs window >= 1, lag >= 1 and factor > 0, got "
+                          f"window={window}, lag={lag}, factor={factor}")
+    if last_epoch is None:
+        last_epoch = _short_final_step(ep)
     if last_epoch is not None:
         keep = [i for i, e in enumerate(ep) if e < last_epoch]
         ep, eigenvalues = [ep[i] for i in keep], [eigenvalues[i] for i in keep]
@@ -75,4 +86,12 @@ def early_stop(
         ratio = float(avg[c] / avg[c - lag])
         if ratio > factor:
             return EarlyStop(stop_epoch=ep[n], return_epoch=ep[c - lag], ratio=ratio)
+    return None
+
+
+def _short_final_step(epochs: Sequence[int]) -> int | None:
+    """The last epoch when the steps are regular except a shorter final one, else None."""
+    steps = np.diff(epochs).tolist()
+    if len(steps) >= 2 and len(set(steps[:-1])) == 1 and 0 < steps[-1] < steps[0]:
+        return int(epochs[-1])
     return None
