@@ -52,7 +52,7 @@ def _mark(ax: Axes, part, ev, color: str) -> None:  # type: ignore[no-untyped-de
 
 def plot_alpha_heatmap(weights: AlphaWeights, *, ax: Axes | None = None) -> Axes:
     """Op weights per edge over epochs: rows are (edge, op), columns epochs, colour the weight
-    (softmax share or sigmoid value, 0 to 1)."""
+    (softmax share or sigmoid value) on the range the weights span (see the colour bar)."""
     ax = new_axes(ax, figsize=(7.0, 0.25 * weights.weights.shape[1] * weights.weights.shape[2]
                                + 1.5))
     n_epochs, n_edges, width = weights.weights.shape
@@ -60,9 +60,11 @@ def plot_alpha_heatmap(weights: AlphaWeights, *, ax: Axes | None = None) -> Axes
     labels = [f"{edge}: {ops[k]}" if k < len(ops) else ""
               for edge, ops in zip(weights.edges, weights.ops, strict=True) for k in range(width)]
     keep = [i for i, label in enumerate(labels) if label]
-    image = ax.imshow(matrix[keep], aspect="auto", interpolation="nearest", vmin=0.0, vmax=1.0,
-                      cmap="viridis", extent=(weights.epochs[0] - 0.5, weights.epochs[-1] + 0.5,
-                                              len(keep) - 0.5, -0.5))
+    shown = matrix[keep]
+    # the data's own range: near-uniform softmax weights (0.30-0.36) would be one colour on 0-1
+    extent = (weights.epochs[0] - 0.5, weights.epochs[-1] + 0.5, len(keep) - 0.5, -0.5)
+    image = ax.imshow(shown, aspect="auto", interpolation="nearest", vmin=np.nanmin(shown),
+                      vmax=np.nanmax(shown), cmap="viridis", extent=extent)
     ax.set_yticks(np.arange(len(keep)), [labels[i] for i in keep], fontsize=7)
     for row in range(width, len(keep), width):
         ax.axhline(row - 0.5, color="white", lw=0.8)

@@ -56,8 +56,9 @@ class GridSummary:
             lines.append(f"{mark} {value:>14s} {r.seed:4d} {r.arch:4d} {r.valid_err:8.2f} "
                          f"{r.test_err:7.2f} {r.test_regret:7.2f}  {r.genotype}")
         s = self.selected
-        lines.append(f"selected by validation error: arch {s.arch} ({name}={s.value}, seed "
-                     f"{s.seed}), test error {s.test_err:.2f} %, regret {s.test_regret:.2f}")
+        which = f"{name}={s.value:g}, seed {s.seed}" if s.value is not None else f"seed {s.seed}"
+        lines.append(f"selected by validation error: arch {s.arch} ({which}), test error "
+                     f"{s.test_err:.2f} %, regret {s.test_regret:.2f}")
         return "\n".join(lines)
 
 
