@@ -55,13 +55,17 @@ def _same(a: EpochRecord, b: EpochRecord) -> bool:
     return True
 
 
+FAIR_ONLY = ("threshold_test_err", "threshold_regret", "sigma_normal", "sigma_reduce", "d01")
+
+
 def test_every_field_is_recorded_every_epoch(trace: SearchTrace, bench: Benchmark) -> None:
     assert [r.epoch for r in trace.records] == [0, 1, 2]
     for r in trace.records:
         for f in dataclasses.fields(EpochRecord):
             value = getattr(r, f.name)
-            if f.name in ("lambda_ci_low", "lambda_ci_high", "events"):
-                continue  # one Hessian batch: no interval; plain DARTS logs no events
+            if f.name in ("lambda_ci_low", "lambda_ci_high", "events") or f.name in FAIR_ONLY:
+                continue  # one Hessian batch: no interval; plain DARTS logs no events and
+                # has no sigmoid readings (tests/test_fairdarts.py checks those)
             if isinstance(value, float):
                 assert math.isfinite(value), f.name
         assert r.spectrum is not None and r.spectrum.shape == (12,)

@@ -21,6 +21,7 @@ computing the Hessian or not leaves the search trajectory unchanged.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,12 +37,14 @@ from nasbench_tools.data.splits import halves
 from nasbench_tools.exceptions import BuildMismatchError
 from nasbench_tools.nn.supernet import Supernet
 from nasbench_tools.runtime import environment, resolve_device, torch_threads
+from nasbench_tools.search.arch_step import AlphaStepper, zero_one_loss
 from nasbench_tools.search.bilevel import alpha_gradient
 from nasbench_tools.search.config import SearchConfig, get_search_config
+from nasbench_tools.search.fair import cell_mean_sigma, d01, threshold_reading
 from nasbench_tools.search.loop import run_loop
-from nasbench_tools.search.strategies import Strategy, make_strategy
+from nasbench_tools.search.strategies import Strategy, make_strategy, method_overrides
 from nasbench_tools.search.strategies.base import EpochSettings
-from nasbench_tools.search.supernet_eval import alpha_hessian, discrete_eval
+from nasbench_tools.search.supernet_eval import alpha_hessian, discrete_eval, preserved_buffers
 from nasbench_tools.search.trace import EpochRecord, SearchTrace
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
@@ -97,8 +100,9 @@ class SupernetRunner:
         self.xa, self.ya = data.x_train[a].clone(memory_format=canonical), data.y_train[a]
         self.xb, self.yb = data.x_train[b].clone(memory_format=canonical), data.y_train[b]
         self.fill = data.pad_fill
-        init, stream, analysis = (int(s.generate_state(1)[0])
-                                  for s in np.random.SeedSequence(seed).spawn(3))
+        # children 0-2 as before DSCD existed, so earlier traces reproduce; 3 drives DSCD
+        children = np.random.SeedSequence(seed).spawn(4)
+        init, stream, analysis = (int(s.generate_state(1)[0]) for s in children[:3])
         with torch.random.fork_rng(devices=[self.dev] if self.dev.type == "cuda" else [],
                                    device_type=self.dev.type):
             torch.manual_seed(init)
@@ -119,6 +123,9 @@ class SupernetRunner:
         self.a_opt = torch.optim.Adam(self.alphas, lr=config.arch_lr,
                                       betas=(config.arch_beta1, config.arch_beta2),
                                       weight_decay=config.arch_weight_decay)
+        self.masks = _op_masks(bench.space, self.alphas)
+        self.stepper = AlphaStepper(self.alphas, self.a_opt, strategy.dscd, self.masks,
+                                    np.random.default_rng(children[3]))
         self.stream_a = BatchStream(len(self.ya), config.batch_size, self.gen)
         self.stream_b = BatchStream(len(self.yb), config.batch_size, self.gen)
         self.steps = config.steps(len(self.ya))
@@ -147,7 +154,8 @@ class SupernetRunner:
         wrong = torch.zeros((), device=self.dev, dtype=torch.long)
         grad_norm = torch.zeros((), device=self.dev)
         seen = 0
-        for _ in range(self.steps):
+        before = self.stepper.counts()
+        for step in range(self.steps):
             xa, ya = self._batch(self.stream_a, self.xa, self.ya, settings)
             xb, yb = self._batch(self.stream_b, self.xb, self.yb, settings)
 
@@ -161,10 +169,10 @@ class SupernetRunner:
             g_alpha = alpha_gradient(train_loss, val_loss, self.weights, self.alphas, xi=xi,
                                      weight_decay=settings.weight_decay,
                                      momentum=self.config.momentum, momentum_buffers=buffers)
-            for a, g in zip(self.alphas, g_alpha, strict=True):
-                a.grad = g
+            g_alpha = self._with_zero_one(g_alpha)
             grad_norm += torch.sqrt(sum((g * g).sum() for g in g_alpha))  # type: ignore[arg-type]
-            self.a_opt.step()
+            self.stepper.step(g_alpha, functools.partial(self._objective, xb, yb),
+                              (epoch + step / self.steps) / self.config.epochs)
             self.w_opt.zero_grad(set_to_none=True)
             logits = self.net(xa, drop_prob=settings.drop_path)[0]
             loss = F.cross_entropy(logits, ya)
@@ -175,10 +183,35 @@ class SupernetRunner:
             wrong += (logits.detach().argmax(1) != ya).sum()
             seen += len(ya)
             self.last_b = (xb, yb)
-        self._epoch_stats = {"train_loss": float(loss_sum) / seen,
+        counts = [b - a for a, b in zip(before, self.stepper.counts(), strict=True)]
+        self._epoch_stats = {"local_steps": counts[0], "global_steps": counts[1],
+                             "global_accepted": counts[2], "loss_evals": counts[3],
+                             "train_loss": float(loss_sum) / seen,
                              "train_err": 100.0 * float(wrong) / seen,
                              "grad_norm": float(grad_norm) / self.steps,
                              "time": time.perf_counter() - start}
+
+    def _with_zero_one(self, grads: list[Tensor]) -> list[Tensor]:
+        """Add the gradient of the strategy's zero-one loss (FairDARTS) to alpha's."""
+        weight = self.strategy.zero_one_weight
+        if weight == 0:
+            return grads
+        loss = weight * zero_one_loss(self.alphas, self.masks, self.strategy.zero_one_form)
+        extra = torch.autograd.grad(loss, self.alphas)
+        return [g + e for g, e in zip(grads, extra, strict=True)]
+
+    @torch.no_grad()
+    def _objective(self, xb: Tensor, yb: Tensor) -> float:
+        """The alpha objective on one validation batch at the current alpha, as the gradient
+        sees it (BN in train mode) but without drop-path and without touching BN statistics."""
+        with preserved_buffers(self.net):
+            self.net.train()
+            loss = F.cross_entropy(self.net(xb)[0], yb)
+        weight = self.strategy.zero_one_weight
+        if weight:
+            loss = loss + weight * zero_one_loss(self.alphas, self.masks,
+                                                 self.strategy.zero_one_form)
+        return float(loss)
 
     # -- analysis ---------------------------------------------------------------------------
     def analyse(self, epoch: int, settings: EpochSettings, *, hessian: bool) -> EpochRecord:
@@ -201,6 +234,7 @@ class SupernetRunner:
             lam, ci_lo, ci_hi, spectrum = h.lambda_max, h.ci_low, h.ci_high, h.spectrum
         alphas = torch.cat([a.detach().reshape(-1) for a in self.alphas]).double().cpu().numpy()
         stats = self._epoch_stats
+        fair = self._fair_fields(alphas)
         return EpochRecord(
             epoch=epoch, alphas=alphas, arch=aid, genotype=space.genotype(arch),
             train_loss=stats["train_loss"], train_err=stats["train_err"],
@@ -214,8 +248,27 @@ class SupernetRunner:
             alpha_grad_norm=stats["grad_norm"], lr=settings.lr,
             weight_decay=settings.weight_decay, drop_path=settings.drop_path,
             alpha_updates=self.steps, wall_time=stats["time"],
-            analysis_time=time.perf_counter() - start,
+            local_steps=int(stats["local_steps"]), global_steps=int(stats["global_steps"]),
+            global_accepted=int(stats["global_accepted"]), loss_evals=int(stats["loss_evals"]),
+            **fair, analysis_time=time.perf_counter() - start,
         )
+
+    def _fair_fields(self, alphas: np.ndarray) -> dict[str, Any]:
+        """The sigmoid readings of FairDARTS-style searches (nothing for softmax ones)."""
+        if self.strategy.relaxation != "sigmoid":
+            return {}
+        space, sigma = self.bench.space, 1.0 / (1.0 + np.exp(-alphas))
+        normal, reduce = cell_mean_sigma(space, sigma)
+        out: dict[str, Any] = {"sigma_normal": normal, "sigma_reduce": reduce,
+                               "d01": d01(space, sigma)}
+        if self.strategy.threshold is not None:
+            r = threshold_reading(space, sigma, threshold=self.strategy.threshold,
+                                  rule=self.strategy.threshold_rule)
+            out.update(threshold_arch=r.arch, threshold_status=r.status, threshold_lost=r.lost)
+            if r.arch >= 0:
+                out.update(threshold_test_err=float(self.bench.query(r.arch, Metric.TEST_ERR)),
+                           threshold_regret=float(self.bench.regret(r.arch, Metric.TEST_ERR)))
+        return out
 
     def _calibration_batches(self) -> list[Tensor]:
         n, bs = len(self.ya), self.config.batch_size
@@ -243,7 +296,7 @@ class SupernetRunner:
             "w_opt": copy.deepcopy(self.w_opt.state_dict()),
             "a_opt": copy.deepcopy(self.a_opt.state_dict()),
             "gen": self.gen.get_state(), "a": self.stream_a.state(), "b": self.stream_b.state(),
-            "last_b": self.last_b,
+            "last_b": self.last_b, "stepper": copy.deepcopy(self.stepper.controller),
         }
 
     def restore(self, epoch: int) -> None:
@@ -255,6 +308,7 @@ class SupernetRunner:
         self.stream_a.set_state(s["a"])
         self.stream_b.set_state(s["b"])
         self.last_b = s["last_b"]
+        self.stepper.controller = copy.deepcopy(s["stepper"])
         self.snapshots = {e: v for e, v in self.snapshots.items() if e <= epoch}
 
 
@@ -270,6 +324,16 @@ def _check_split(bench: Benchmark, protocol: Protocol, data_root: str | None) ->
             "differ from the ones the table was built from")
 
 
+def _op_masks(space: Any, alphas: list[nn.Parameter]) -> list[Tensor]:
+    """Per alpha tensor, True where the entry weights an op other than ``none``."""
+    masks = []
+    for cell, a in zip(space.cells, alphas, strict=True):
+        rows = [e for e in space.edges if e.cell == cell]
+        mask = torch.tensor([[name != "none" for name in e.ops] for e in rows], dtype=torch.bool)
+        masks.append(mask.to(a.device))
+    return masks
+
+
 def run_search(
     method: str | Strategy, table: str | Path | Benchmark, *, seed: int = 0,
     device: str = "auto", overrides: Mapping[str, Any] | None = None,
@@ -283,7 +347,7 @@ def run_search(
     ``{"weight_decay": 2.7e-3}`` for ``rdarts-l2``). ``callback`` gets every record as it is made.
     """
     bench = table if isinstance(table, Benchmark) else Benchmark.open(table)
-    config = get_search_config(bench.dataset, overrides)
+    config = get_search_config(bench.dataset, method_overrides(method, overrides))
     strategy = method if isinstance(method, Strategy) else make_strategy(method, config, params)
     dev = resolve_device(device)
     with torch_threads(config.threads):

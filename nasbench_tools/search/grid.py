@@ -20,7 +20,7 @@ from typing import Any
 from nasbench_tools.build.executor import map_unordered
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
 from nasbench_tools.search.config import get_search_config
-from nasbench_tools.search.strategies import STRATEGIES, make_strategy
+from nasbench_tools.search.strategies import STRATEGIES, make_strategy, method_overrides
 from nasbench_tools.search.trace import SearchTrace
 
 
@@ -97,7 +97,8 @@ def run_grid(
     if not grid_values:
         grid_values = [None]
     bench = Benchmark.open(table)
-    config = get_search_config(bench.dataset, overrides)  # bad overrides fail before any work
+    # bad overrides fail before any work
+    config = get_search_config(bench.dataset, method_overrides(method, overrides))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = {(v, s): out / _run_name(method, parameter, v, s) for v in grid_values for s in seeds}

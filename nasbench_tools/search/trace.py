@@ -63,6 +63,20 @@ class EpochRecord:
     wall_time: float = float("nan")  # seconds of search (training) in this epoch
     analysis_time: float = float("nan")  # seconds of evaluation, table look-ups and Hessian
     events: str = ""
+    # FairDARTS: the thresholded reading (the argmax reading is ``arch``), sigmoid summaries
+    threshold_arch: int = -1  # table row of the thresholded architecture; -1: off-table
+    threshold_status: str = ""  # valid, off-table or invalid ("" when not read)
+    threshold_lost: str = ""  # cells whose every edge was dropped, e.g. "normal"
+    threshold_test_err: float = float("nan")
+    threshold_regret: float = float("nan")
+    sigma_normal: float = float("nan")  # mean sigmoid weight of the normal cell's ops
+    sigma_reduce: float = float("nan")
+    d01: float = float("nan")  # mean min(sigma, 1 - sigma): distance from a zero-one solution
+    # DSCD: this epoch's local, global and accepted global steps, and its extra loss evaluations
+    local_steps: int = 0
+    global_steps: int = 0
+    global_accepted: int = 0
+    loss_evals: int = 0
 
     @property
     def gap_loss(self) -> float:
@@ -75,7 +89,9 @@ class EpochRecord:
 
 
 _ARRAY_FIELDS = ("alphas", "spectrum")
-_TEXT_FIELDS = ("genotype", "events")
+_TEXT_FIELDS = ("genotype", "events", "threshold_status", "threshold_lost")
+_INT_FIELDS = ("epoch", "arch", "alpha_updates", "iteration", "threshold_arch", "local_steps",
+               "global_steps", "global_accepted", "loss_evals")
 
 
 @dataclass(frozen=True)
@@ -142,7 +158,9 @@ class SearchTrace:
         if attrs.get("trace_version") != TRACE_VERSION:
             raise TableFormatError(f"{str(path)!r} has trace version "
                                    f"{attrs.get('trace_version')}; this code reads version 1")
-        columns = {f.name: arrays[f"epochs/{f.name}"] for f in dataclasses.fields(EpochRecord)}
+        # fields added after a trace was written keep their defaults
+        columns = {f.name: arrays[f"epochs/{f.name}"] for f in dataclasses.fields(EpochRecord)
+                   if f"epochs/{f.name}" in arrays}
         records = tuple(
             EpochRecord(**{name: _value(name, col[i]) for name, col in columns.items()})
             for i in range(len(columns["epoch"]))
@@ -160,6 +178,6 @@ def _value(name: str, raw: Any) -> Any:
         return np.asarray(raw)
     if name in _TEXT_FIELDS:
         return str(raw)
-    if name in ("epoch", "arch", "alpha_updates", "iteration"):
+    if name in _INT_FIELDS:
         return int(raw)
     return float(raw)

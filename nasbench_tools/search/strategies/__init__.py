@@ -1,8 +1,9 @@
 """Search strategies by name; each is a small class over the one engine.
 
 >>> from nasbench_tools.search.config import get_search_config
->>> sorted(STRATEGIES)
-['darts', 'darts-ada', 'darts-es', 'rdarts-dp', 'rdarts-l2']
+>>> sorted(STRATEGIES)  # doctest: +NORMALIZE_WHITESPACE
+['darts', 'darts-ada', 'darts-dscd', 'darts-es', 'fairdarts', 'fairdarts-dscd',
+ 'rdarts-dp', 'rdarts-l2']
 >>> make_strategy("rdarts-l2", get_search_config("digits"), {"weight_decay": 9e-4}).params()
 {'weight_decay': 0.0009}
 """
@@ -19,14 +20,16 @@ from nasbench_tools.search.strategies.base import CONTINUE, Decision, EpochSetti
 from nasbench_tools.search.strategies.darts import Darts
 from nasbench_tools.search.strategies.darts_ada import DartsADA
 from nasbench_tools.search.strategies.darts_es import DartsES, EigenvalueMonitor
+from nasbench_tools.search.strategies.fairdarts import DartsDSCD, FairDarts, FairDartsDSCD
 from nasbench_tools.search.strategies.rdarts import RDartsDP, RDartsL2
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (Darts, DartsES, DartsADA, RDartsL2, RDartsDP)
+    cls.name: cls for cls in (Darts, DartsES, DartsADA, RDartsL2, RDartsDP, FairDarts,
+                              FairDartsDSCD, DartsDSCD)
 }
 
 __all__ = ["CONTINUE", "STRATEGIES", "Decision", "EigenvalueMonitor", "EpochSettings",
-           "Strategy", "make_strategy", "strategy_params"]
+           "Strategy", "make_strategy", "method_overrides", "strategy_params"]
 
 
 def strategy_params(cls: type[Strategy]) -> dict[str, Any]:
@@ -40,6 +43,16 @@ def strategy_params(cls: type[Strategy]) -> dict[str, Any]:
             if p.kind is p.KEYWORD_ONLY:
                 out[p.name] = p.default
     return out
+
+
+def method_overrides(method: str | Strategy, overrides: Mapping[str, Any] | None
+                     ) -> dict[str, Any]:
+    """The search settings a method brings (e.g. FairDARTS's optimisers) under ``overrides``."""
+    if isinstance(method, Strategy):
+        return dict(overrides or {})
+    if method not in STRATEGIES:
+        raise UnknownNameError("method", method, STRATEGIES)
+    return {**STRATEGIES[method].config_defaults, **(overrides or {})}
 
 
 def make_strategy(name: str, config: SearchConfig,

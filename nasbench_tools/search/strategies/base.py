@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from nasbench_tools.search.config import SearchConfig
+from nasbench_tools.search.dscd import DSCDSettings
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,16 @@ class Strategy:
     needs_snapshots: ClassVar[bool] = False
     #: parameter name and the values a ``grid`` run sweeps (METHOD §7); empty: seeds only
     grid: ClassVar[tuple[str, tuple[float, ...]]] = ("", ())
+    #: search settings the method brings (applied over the dataset preset, under overrides)
+    config_defaults: ClassVar[dict[str, Any]] = {}
+    #: weight of the zero-one loss added to the alpha objective (FairDARTS), and its form
+    zero_one_weight: float = 0.0
+    zero_one_form: str = "squared"
+    #: threshold reading of the sigmoid weights (FairDARTS); None: argmax only
+    threshold: float | None = None
+    threshold_rule: str = "threshold_sparse"
+    #: DSCD settings when DSCD replaces the alpha optimiser; None: Adam alone
+    dscd: DSCDSettings | None = None
 
     def __init__(self, config: SearchConfig) -> None:
         self.config = config
