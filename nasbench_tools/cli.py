@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -155,17 +156,24 @@ def _epoch_line(r) -> str:  # type: ignore[no-untyped-def]
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    from nasbench_tools.build import parse_duration
     from nasbench_tools.config import parse_assignments
     from nasbench_tools.exceptions import ConfigError
+    from nasbench_tools.search.checkpoint import checkpoint_path
     from nasbench_tools.search.engine import run_search
 
     out = Path(args.out or f"traces/{args.method}-s{args.seed}.h5")
     if out.exists() and not args.overwrite:
         raise ConfigError(f"trace {str(out)!r} already exists; choose another --out or pass "
                           "--overwrite")
+    limit = None if args.time_limit is None else parse_duration(args.time_limit)
+    deadline = None if limit is None else time.monotonic() + limit
     from tqdm import tqdm
 
-    overrides = _search_overrides(args)
+    overrides, ckpt = _search_overrides(args), checkpoint_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if ckpt.exists():
+        print(f"resuming from {ckpt}", file=sys.stderr)
     with tqdm(desc=f"{args.method} seed {args.seed}", unit="epoch", disable=args.no_progress,
               total=None, leave=False) as bar:
         def report(record) -> None:  # type: ignore[no-untyped-def]
@@ -174,9 +182,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
         trace = run_search(args.method, args.table, seed=args.seed, device=args.device,
                            overrides=overrides, params=parse_assignments(args.param or []),
-                           callback=report)
-    out.parent.mkdir(parents=True, exist_ok=True)
+                           callback=report, checkpoint=ckpt, deadline=deadline)
+    if not trace.finished:
+        print(f"{ckpt}: stopped by the time limit after {len(trace.records)} epoch(s); run the "
+              "same command again to go on", file=sys.stderr)
+        return EXIT_STOPPED
     trace.save(out)
+    ckpt.unlink(missing_ok=True)
     r = trace.result
     print(f"{out}: {args.method} returned epoch {r.epoch}: arch {r.arch} ({r.genotype}), "
           f"test error {r.test_err:.2f} %, regret {r.test_regret:.2f}")
@@ -263,8 +275,12 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--out", help="trace file to write (traces/<method>-s<seed>.h5)")
             p.add_argument("--overwrite", action="store_true",
-                           help="replace an existing trace (written atomically at the end)")
+                           help="replace an existing trace (written atomically at the end); "
+                                "a search stopped part-way always resumes from OUT.ckpt")
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
+            p.add_argument("--time-limit", metavar="DURATION",
+                           help="e.g. 50m: start no epoch after this, keep the state in "
+                                f"OUT.ckpt and exit {EXIT_STOPPED}; re-run to go on (none)")
             p.set_defaults(func=_cmd_search)
         else:
             p.add_argument("--seeds", default="0,1,2", help="e.g. 0,1,2 or 0-4 (0,1,2)")
@@ -338,6 +354,44 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_report)
 
 
+def _cmd_bench_global(args: argparse.Namespace) -> int:
+    from nasbench_tools.build import parse_seeds
+    from nasbench_tools.synthetic import run_global_benchmark
+
+    text = args.seeds.strip()
+    seeds: int | tuple[int, ...] = int(text) if text.isdigit() else parse_seeds(text)
+    methods = None
+    if args.methods is not None:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+
+    def say(line: str) -> None:
+        print(f"bench-global: {line}", file=sys.stderr, flush=True)
+
+    bench = run_global_benchmark(args.function, args.dim, args.budget, seeds, args.out,
+                                 methods=methods, jobs=args.jobs, overwrite=args.overwrite,
+                                 tolerance=args.tolerance, progress=say)
+    print(bench.format())
+    return 0
+
+
+def _add_bench_global(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench-global", help="Adam with and without DSCD, CMA-ES and random "
+                                            "sampling on a test function, at equal budgets")
+    p.add_argument("--function", required=True, help="styblinski-tang or schwefel")
+    p.add_argument("--dim", type=int, required=True, help="dimension d")
+    p.add_argument("--budget", type=int, required=True, metavar="EVALS",
+                   help="function evaluations per run")
+    p.add_argument("--seeds", default="10",
+                   help="a count S (seeds 0..S-1), or seeds such as 0-9 or 0,1,2 (10)")
+    p.add_argument("--out", required=True, help="folder for the CSVs and the figure")
+    p.add_argument("--methods", help="comma-separated method names (all registered)")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes (1)")
+    p.add_argument("--tolerance", type=float, default=1.0,
+                   help="success: best - f* below this (1.0)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    p.set_defaults(func=_cmd_bench_global)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nasbench-tools", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -365,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_query)
     _add_replay(sub)
     _add_report(sub)
+    _add_bench_global(sub)
     return parser
 
 
@@ -380,8 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nasbench-tools: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        hint = "; re-run the same command to resume" if args.command in ("build-table", "grid") \
-            else ""
+        hint = "; re-run the same command to resume" if args.command in (
+            "build-table", "grid", "search") else ""
         print(f"nasbench-tools: interrupted{hint}", file=sys.stderr)
         return 130
 

@@ -39,9 +39,10 @@ from nasbench_tools.nn.supernet import Supernet
 from nasbench_tools.runtime import environment, resolve_device, torch_threads
 from nasbench_tools.search.arch_step import AlphaStepper, zero_one_loss
 from nasbench_tools.search.bilevel import alpha_gradient
+from nasbench_tools.search.checkpoint import load_checkpoint, save_checkpoint, search_key
 from nasbench_tools.search.config import SearchConfig, get_search_config
 from nasbench_tools.search.fair import cell_mean_sigma, d01, threshold_reading
-from nasbench_tools.search.loop import run_loop
+from nasbench_tools.search.loop import LoopState, run_loop
 from nasbench_tools.search.strategies import Strategy, make_strategy, method_overrides
 from nasbench_tools.search.strategies.base import EpochSettings
 from nasbench_tools.search.supernet_eval import alpha_hessian, discrete_eval, preserved_buffers
@@ -311,6 +312,32 @@ class SupernetRunner:
         self.stepper.controller = copy.deepcopy(s["stepper"])
         self.snapshots = {e: v for e, v in self.snapshots.items() if e <= epoch}
 
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next epochs depend on (see `nasbench_tools.search.checkpoint`)."""
+        return {"net": self.net.state_dict(), "w_opt": self.w_opt.state_dict(),
+                "a_opt": self.a_opt.state_dict(), "gen": self.gen.get_state(),
+                "analysis_gen": self.analysis_gen.get_state(), "a": self.stream_a.state(),
+                "b": self.stream_b.state(), "last_b": self.last_b,
+                "stepper": self.stepper.controller, "snapshots": self.snapshots}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.w_opt.load_state_dict(state["w_opt"])
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.gen.set_state(state["gen"])
+        self.analysis_gen.set_state(state["analysis_gen"])
+        self.stream_a.set_state(_to(state["a"], self.dev))
+        self.stream_b.set_state(_to(state["b"], self.dev))
+        last = state["last_b"]
+        self.last_b = None if last is None else (last[0].to(self.dev), last[1].to(self.dev))
+        self.stepper.controller = state["stepper"]
+        self.snapshots = state["snapshots"]
+
+
+def _to(stream_state: tuple[Tensor, int], device: torch.device) -> tuple[Tensor, int]:
+    return stream_state[0].to(device), stream_state[1]
+
 
 def _check_split(bench: Benchmark, protocol: Protocol, data_root: str | None) -> None:
     expected = bench.data.attrs.get("split_sha256")
@@ -339,21 +366,44 @@ def run_search(
     device: str = "auto", overrides: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None, data_root: str | None = None,
     callback: Callable[[EpochRecord], None] | None = None,
+    checkpoint: str | Path | None = None, deadline: float | None = None,
 ) -> SearchTrace:
     """Run one search and return its trace.
 
     ``overrides`` change `SearchConfig` fields of the dataset's preset (``epochs``, ``order``,
     ``hessian_every``, ...); ``params`` are the method's own hyper-parameters (e.g.
     ``{"weight_decay": 2.7e-3}`` for ``rdarts-l2``). ``callback`` gets every record as it is made.
+
+    With ``checkpoint`` the search's state is saved there after every epoch and a search
+    found there is continued (the trace equals an uninterrupted one); with ``deadline`` (a
+    `time.monotonic` value) no epoch starts after it, and the returned trace is unfinished
+    (`SearchTrace.finished` is False) when epochs were left.
     """
     bench = table if isinstance(table, Benchmark) else Benchmark.open(table)
     config = get_search_config(bench.dataset, method_overrides(method, overrides))
     strategy = method if isinstance(method, Strategy) else make_strategy(method, config, params)
     dev = resolve_device(device)
+    key = search_key(strategy.name, seed, bench.content_sha256, config.to_dict(),
+                     strategy.params())
     with torch_threads(config.threads):
         runner = SupernetRunner(bench, config, strategy, seed=seed, device=dev,
                                 data_root=data_root)
-        records, result_epoch = run_loop(strategy, runner, config.epochs, callback=callback)
+        state = LoopState()
+        saved = load_checkpoint(checkpoint, key) if checkpoint is not None else None
+        if saved is not None:
+            runner.load_state_dict(saved["runner"])
+            strategy, state = saved["strategy"], saved["loop"]
+
+        def save(s: LoopState) -> None:
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, key, {"runner": runner.state_dict(),
+                                                  "strategy": strategy, "loop": s})
+
+        def late() -> bool:
+            return deadline is not None and time.monotonic() > deadline
+
+        records, result_epoch = run_loop(strategy, runner, config.epochs, callback=callback,
+                                         state=state, after_epoch=save, should_stop=late)
     settings = {
         "search": config.to_dict(), "params": strategy.params(), "device": dev,
         "protocol": dict(bench.protocol), "split_sizes": [len(runner.ya), len(runner.yb)],
@@ -366,5 +416,6 @@ def run_search(
         method=strategy.name, seed=seed, space=bench.space, records=tuple(records),
         table=str(table) if not isinstance(table, Benchmark) else "",
         table_sha256=bench.content_sha256, config=settings,
-        result_epoch=result_epoch,
+        result_epoch=-1 if result_epoch is None else result_epoch,
+        finished=result_epoch is not None,
     )

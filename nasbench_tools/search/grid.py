@@ -19,6 +19,7 @@ from typing import Any
 
 from nasbench_tools.build.executor import map_unordered
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
+from nasbench_tools.search.checkpoint import checkpoint_path
 from nasbench_tools.search.config import get_search_config
 from nasbench_tools.search.strategies import STRATEGIES, make_strategy, method_overrides
 from nasbench_tools.search.trace import SearchTrace
@@ -63,13 +64,14 @@ class GridSummary:
 
 
 def search_worker(method: str, table: str, seed: int, params: Mapping[str, Any],
-                  overrides: Mapping[str, Any], device: str) -> tuple[int, dict[str, Any],
-                                                                       SearchTrace]:
-    """One search of a grid (module level, so loky and Dask workers can import it)."""
+                  overrides: Mapping[str, Any], device: str, checkpoint: str | None = None
+                  ) -> tuple[int, dict[str, Any], SearchTrace]:
+    """One search of a grid (module level, so loky and Dask workers can import it); with
+    ``checkpoint`` the search's own state file lets a killed grid go on within the run."""
     from nasbench_tools.search.engine import run_search
 
     trace = run_search(method, table, seed=seed, device=device, overrides=overrides,
-                       params=params)
+                       params=params, checkpoint=checkpoint)
     return seed, dict(params), trace
 
 
@@ -107,11 +109,13 @@ def run_grid(
         if not path.exists():
             run_params = {**(params or {}), **({parameter: v} if v is not None else {})}
             make_strategy(method, config, run_params)  # bad parameters fail before any work
-            calls.append((method, str(table), s, run_params, dict(overrides or {}), device))
+            calls.append((method, str(table), s, run_params, dict(overrides or {}), device,
+                          str(checkpoint_path(path))))
     for seed, run_params, trace in map_unordered(search_worker, calls, jobs=jobs,
                                                  scheduler=scheduler):
         value = run_params.get(parameter) if parameter else None
         trace.save(plan[(value, seed)])
+        checkpoint_path(plan[(value, seed)]).unlink(missing_ok=True)
         if progress is not None:
             progress(f"{plan[(value, seed)].name}: arch {trace.result.arch}, "
                      f"regret {trace.result.test_regret:.2f}")

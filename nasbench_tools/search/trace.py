@@ -106,6 +106,7 @@ class SearchTrace:
     table_sha256: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
     result_epoch: int = -1  # the epoch whose architecture the search returns (-1: the last)
+    finished: bool = True  # False: stopped by a time limit before its last epoch
 
     @property
     def result(self) -> EpochRecord:
@@ -144,7 +145,7 @@ class SearchTrace:
             "kind": TRACE_KIND, "trace_version": TRACE_VERSION, "method": self.method,
             "seed": self.seed, "table": self.table, "table_sha256": self.table_sha256,
             "space": self.space.to_json(), "config": json.dumps(dict(self.config), sort_keys=True),
-            "result_epoch": self.result_epoch,
+            "result_epoch": self.result_epoch, "finished": int(self.finished),
         }
         write_arrays(path, arrays, attrs)
 
@@ -168,7 +169,8 @@ class SearchTrace:
         return cls(method=str(attrs["method"]), seed=int(attrs["seed"]),
                    space=CellSpace.from_dict(json.loads(attrs["space"])), records=records,
                    table=str(attrs["table"]), table_sha256=str(attrs["table_sha256"]),
-                   config=json.loads(attrs["config"]), result_epoch=int(attrs["result_epoch"]))
+                   config=json.loads(attrs["config"]), result_epoch=int(attrs["result_epoch"]),
+                   finished=bool(attrs.get("finished", 1)))
 
 
 def _value(name: str, raw: Any) -> Any:

@@ -1,0 +1,71 @@
+"""Search checkpoints: the complete state of a search between two epochs, in one file.
+
+After every epoch the engine writes the supernet and both optimisers, the random generators
+and batch streams, DSCD's memory, the strategy (its eigenvalue history, DARTS-ADA's weight
+decay and saved states) and the trace so far, atomically (temporary file, then
+``os.replace``), so a search killed at any moment goes on from its last finished epoch and
+gives the same trace as one that was never stopped. A checkpoint records what search wrote
+it; one of another search is refused rather than continued. Torch is imported only to read or
+write one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nasbench_tools.exceptions import BuildMismatchError, TableFormatError
+
+CHECKPOINT_VERSION = 1
+
+
+def checkpoint_path(trace_path: str | Path) -> Path:
+    """Where the checkpoint of the search that writes ``trace_path`` lives."""
+    p = Path(trace_path)
+    return p.with_name(p.name + ".ckpt")
+
+
+def save_checkpoint(path: str | Path, key: dict[str, Any], payload: dict[str, Any]) -> None:
+    import torch
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        torch.save({"version": CHECKPOINT_VERSION, "key": key, **payload}, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved state at ``path`` (None when there is none); refuses another search's."""
+    import torch
+
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        saved = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file: say which, never continue it
+        raise TableFormatError(f"checkpoint {str(p)!r} cannot be read ({type(exc).__name__}); "
+                               "delete it to start the search afresh") from None
+    if not isinstance(saved, dict) or saved.get("version") != CHECKPOINT_VERSION:
+        raise TableFormatError(f"checkpoint {str(p)!r} is not a search checkpoint of version "
+                               f"{CHECKPOINT_VERSION}; delete it to start afresh")
+    if saved["key"] != key:
+        differ = sorted(k for k in set(key) | set(saved["key"])
+                        if key.get(k) != saved["key"].get(k))
+        raise BuildMismatchError(f"checkpoint {str(p)!r} belongs to another search (it differs "
+                                 f"in {', '.join(differ)}); delete it or choose another --out")
+    return saved
+
+
+def search_key(method: str, seed: int, table_sha256: str, search: dict[str, Any],
+               params: dict[str, Any]) -> dict[str, Any]:
+    """What identifies a search for resuming (thread count excluded: it changes no number)."""
+    settings = {k: v for k, v in search.items() if k != "threads"}
+    return {"method": method, "seed": seed, "table": table_sha256,
+            "search": json.loads(json.dumps(settings, sort_keys=True)),
+            "params": json.loads(json.dumps(params, sort_keys=True))}
