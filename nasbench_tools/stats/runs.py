@@ -196,6 +196,10 @@ def _run_row(run: Run) -> dict[str, Any]:
         "wall_time": float(np.nansum([r.wall_time for r in trace.records])),
         "analysis_time": float(np.nansum([r.analysis_time for r in trace.records])),
         "alpha_updates": int(sum(r.alpha_updates for r in trace.records)), **_events(run),
+        "finished": trace.finished, "threshold_status": last.threshold_status,
+        "threshold_regret": last.threshold_regret, "sigma_normal": last.sigma_normal,
+        "sigma_reduce": last.sigma_reduce, "d01": last.d01,
+        "global_accepted": int(sum(r.global_accepted for r in trace.records)),
     }
 
 
@@ -221,6 +225,10 @@ def _epoch_rows(run: Run) -> pd.DataFrame:
             "drop_path": r.drop_path, "gen_gap": gen[r.arch],
             "param_free_normal": free[r.arch][0], "param_free_reduce": free[r.arch][1],
             "wall_time": r.wall_time, "elapsed": float(t), "events": r.events,
+            "threshold_arch": r.threshold_arch, "threshold_status": r.threshold_status,
+            "threshold_regret": r.threshold_regret, "sigma_normal": r.sigma_normal,
+            "sigma_reduce": r.sigma_reduce, "d01": r.d01, "global_steps": r.global_steps,
+            "global_accepted": r.global_accepted,
         })
     return pd.DataFrame(rows)
 
