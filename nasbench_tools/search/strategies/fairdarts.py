@@ -1,4 +1,4 @@
-"""FairDARTS and the DSCD variants (METHOD §9-§10 restated in docs/methods.md).
+"""FairDARTS and the DSCD variants (described in docs/fairdarts-dscd.md).
 
 FairDARTS (Chu et al., ECCV 2020): sigmoid relaxation (ops do not compete), alpha initialised
 to 0, a zero-one loss that pushes every sigmoid weight towards 0 or 1 (weight 10, squared form
