@@ -262,7 +262,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("--table", required=True, help="table file, e.g. data/t81-digits.h5")
         p.add_argument("--method", default="darts",
-                       help="darts, darts-es, darts-ada, rdarts-l2 or rdarts-dp (darts)")
+                       help="darts, darts-es, darts-ada, rdarts-l2, rdarts-dp, fairdarts, "
+                            "fairdarts-dscd or darts-dscd (darts)")
         p.add_argument("--epochs", type=int, help="search epochs (dataset preset: 50)")
         p.add_argument("--order", type=int, help="1 (first order) or 2 (unrolled)")
         p.add_argument("--hessian-every", type=int, help="epochs between eigenvalues (1)")

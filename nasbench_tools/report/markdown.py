@@ -53,6 +53,10 @@ def _findings(runs: RunSet, family: CorrelationFamily) -> str:
              "Each line gives Spearman's rho with its 95 % interval and permutation p-value "
              "(Holm-adjusted within its level); Pearson and Kendall are in the tables below "
              "and in `correlations.csv`.", "", "### Across runs (one point per run)", ""]
+    if not np.isfinite(runs.runs_frame()["lambda_end"]).any():
+        lines += ["No run computed lambda_max (searched with `hessian_every=0`?), so there is "
+                  "no eigenvalue to correlate; the figures and `runs.csv` still describe the "
+                  "searches.", ""]
     lines += [finding(r) for r in across] or ["- No pair could be computed."]
     if len(runs) < 4:
         lines.append(f"\nWith {len(runs)} run(s) no across-run interval can be computed: run "

@@ -68,6 +68,8 @@ def across_correlations(runs: RunSet, *, n_resamples: int = 1999, n_permutations
     out = []
     for part, label in _groups(frame):
         for x, y in ACROSS_PAIRS:
+            if not np.isfinite(part[x]).any():
+                continue  # no run of the group computed this quantity (e.g. no Hessian)
             out.append(correlate(part[x], part[y], x_name=x, y_name=y, group=label,
                                  n_resamples=n_resamples, n_permutations=n_permutations,
                                  seed=seed))
@@ -101,6 +103,8 @@ def within_correlations(runs: RunSet, *, n_resamples: int = 999, seed: int = 0
     out = []
     for run in runs.runs:
         part = frame[frame["run"] == run.name]
+        if part.empty:
+            continue  # the run computed no eigenvalue
         b = block_length(len(part))
         for x, y in WITHIN_PAIRS:
             out.append(correlate(part[x], part[y], x_name=x, y_name=y, level="within",
