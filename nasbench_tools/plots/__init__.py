@@ -10,6 +10,7 @@ Saving is the caller's: `save_figure` writes PNG and PDF.
     save_figure(ax.figure, "figures/regret")
 """
 
+from nasbench_tools.plots.convergence import plot_convergence
 from nasbench_tools.plots.curves import plot_curves, plot_overfitting, plot_param_free_share
 from nasbench_tools.plots.eigen import plot_alpha_heatmap, plot_eigen_trajectories
 from nasbench_tools.plots.figure import close_figure, new_axes, new_figure, save_figure
@@ -21,6 +22,7 @@ __all__ = [
            "new_axes",
            "new_figure",
            "plot_alpha_heatmap",
+           "plot_convergence",
            "plot_correlation",
            "plot_curves",
            "plot_eigen_trajectories",
