@@ -101,3 +101,24 @@ def test_time_limit_exits_3_and_the_same_command_finishes(
     assert main(args) == 0
     assert out.exists() and not checkpoint_path(out).exists()
     assert [r.epoch for r in SearchTrace.load(out).records] == [0, 1, 2]
+
+
+class _Payload:
+    """Unpickling this would run code."""
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (print, ("code ran",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from nasbench_tools.exceptions import TableFormatError
+    from nasbench_tools.search.checkpoint import load_checkpoint
+
+    bad = tmp_path / "bad.ckpt"
+    torch.save({"version": 2, "key": {}, "x": _Payload()}, bad)
+    with pytest.raises(TableFormatError, match="cannot be read"):
+        load_checkpoint(bad, {})
+    assert "code ran" not in capsys.readouterr().out

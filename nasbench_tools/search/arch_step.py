@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,6 +92,14 @@ class AlphaStepper:
             for key in ("exp_avg", "exp_avg_sq"):
                 if key in state:
                     state[key].reshape(-1)[i] = 0.0
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """DSCD's memory as plain values (None without DSCD)."""
+        return self.controller.state_dict() if self.controller is not None else None
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        if self.controller is not None and state is not None:
+            self.controller.load_state_dict(state)
 
     def counts(self) -> tuple[int, int, int, int]:
         """Local, global and accepted global steps, extra loss evaluations (all zero without

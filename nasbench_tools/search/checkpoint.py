@@ -5,20 +5,26 @@ and batch streams, DSCD's memory, the strategy (its eigenvalue history, DARTS-AD
 decay and saved states) and the trace so far, atomically (temporary file, then
 ``os.replace``), so a search killed at any moment goes on from its last finished epoch and
 gives the same trace as one that was never stopped. A checkpoint records what search wrote
-it; one of another search is refused rather than continued. Torch is imported only to read or
-write one.
+it; one of another search is refused rather than continued. A checkpoint holds tensors and
+plain containers only and is read with ``torch.load(..., weights_only=True)``: loading one
+never runs code. Torch is imported only to read or write one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from nasbench_tools.exceptions import BuildMismatchError, TableFormatError
+import numpy as np
 
-CHECKPOINT_VERSION = 1
+from nasbench_tools.exceptions import BuildMismatchError, TableFormatError
+from nasbench_tools.search.loop import LoopState
+from nasbench_tools.search.trace import EpochRecord
+
+CHECKPOINT_VERSION = 2
 
 
 def checkpoint_path(trace_path: str | Path) -> Path:
@@ -47,7 +53,7 @@ def load_checkpoint(path: str | Path, key: dict[str, Any]) -> dict[str, Any] | N
     if not p.exists():
         return None
     try:
-        saved = torch.load(p, map_location="cpu", weights_only=False)
+        saved = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say which, never continue it
         raise TableFormatError(f"checkpoint {str(p)!r} cannot be read ({type(exc).__name__}); "
                                "delete it to start the search afresh") from None
@@ -69,3 +75,29 @@ def search_key(method: str, seed: int, table_sha256: str, search: dict[str, Any]
     return {"method": method, "seed": seed, "table": table_sha256,
             "search": json.loads(json.dumps(settings, sort_keys=True)),
             "params": json.loads(json.dumps(params, sort_keys=True))}
+
+
+def loop_to_plain(state: LoopState) -> dict[str, Any]:
+    """A `LoopState` as plain values and tensors (alphas and spectra become tensors)."""
+    import torch
+
+    records = []
+    for r in state.records:
+        row = dataclasses.asdict(r)
+        row["alphas"] = torch.from_numpy(np.asarray(r.alphas, dtype=np.float64))
+        row["spectrum"] = None if r.spectrum is None else torch.from_numpy(
+            np.asarray(r.spectrum, dtype=np.float64))
+        records.append(row)
+    return {"records": records, "epoch": state.epoch, "iteration": state.iteration,
+            "result_epoch": state.result_epoch}
+
+
+def loop_from_plain(plain: dict[str, Any]) -> LoopState:
+    records = []
+    for row in plain["records"]:
+        row = dict(row)
+        row["alphas"] = row["alphas"].numpy()
+        row["spectrum"] = None if row["spectrum"] is None else row["spectrum"].numpy()
+        records.append(EpochRecord(**row))
+    return LoopState(records=records, epoch=int(plain["epoch"]),
+                     iteration=int(plain["iteration"]), result_epoch=plain["result_epoch"])

@@ -31,9 +31,12 @@ capped at 1 - 1e-6) are ours, every one a parameter recorded in the trace.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -151,3 +154,20 @@ class DSCDController:
         """Local steps, global steps, accepted global steps, extra loss evaluations."""
         s = self.state
         return s.local_steps, s.global_steps, s.accepted, s.loss_evals
+
+    def state_dict(self) -> dict[str, Any]:
+        """The memory of DSCD as plain values (the generator's state as JSON text)."""
+        s = self.state
+        return {"kind": s.kind, "run_length": s.run_length, "last_loss": s.last_loss,
+                "window": list(s.window), "local_steps": s.local_steps,
+                "global_steps": s.global_steps, "accepted": s.accepted,
+                "loss_evals": s.loss_evals, "rng": json.dumps(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.state = DSCDState(
+            kind=str(state["kind"]), run_length=int(state["run_length"]),
+            last_loss=float(state["last_loss"]),
+            window=deque(state["window"], maxlen=self.settings.window),
+            local_steps=int(state["local_steps"]), global_steps=int(state["global_steps"]),
+            accepted=int(state["accepted"]), loss_evals=int(state["loss_evals"]))
+        self.rng.bit_generator.state = json.loads(state["rng"])

@@ -39,7 +39,13 @@ from nasbench_tools.nn.supernet import Supernet
 from nasbench_tools.runtime import environment, resolve_device, torch_threads
 from nasbench_tools.search.arch_step import AlphaStepper, zero_one_loss
 from nasbench_tools.search.bilevel import alpha_gradient
-from nasbench_tools.search.checkpoint import load_checkpoint, save_checkpoint, search_key
+from nasbench_tools.search.checkpoint import (
+    load_checkpoint,
+    loop_from_plain,
+    loop_to_plain,
+    save_checkpoint,
+    search_key,
+)
 from nasbench_tools.search.config import SearchConfig, get_search_config
 from nasbench_tools.search.fair import cell_mean_sigma, d01, threshold_reading
 from nasbench_tools.search.loop import LoopState, run_loop
@@ -297,7 +303,7 @@ class SupernetRunner:
             "w_opt": copy.deepcopy(self.w_opt.state_dict()),
             "a_opt": copy.deepcopy(self.a_opt.state_dict()),
             "gen": self.gen.get_state(), "a": self.stream_a.state(), "b": self.stream_b.state(),
-            "last_b": self.last_b, "stepper": copy.deepcopy(self.stepper.controller),
+            "last_b": self.last_b, "stepper": self.stepper.state_dict(),
         }
 
     def restore(self, epoch: int) -> None:
@@ -309,7 +315,7 @@ class SupernetRunner:
         self.stream_a.set_state(s["a"])
         self.stream_b.set_state(s["b"])
         self.last_b = s["last_b"]
-        self.stepper.controller = copy.deepcopy(s["stepper"])
+        self.stepper.load_state_dict(s["stepper"])
         self.snapshots = {e: v for e, v in self.snapshots.items() if e <= epoch}
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -319,7 +325,7 @@ class SupernetRunner:
                 "a_opt": self.a_opt.state_dict(), "gen": self.gen.get_state(),
                 "analysis_gen": self.analysis_gen.get_state(), "a": self.stream_a.state(),
                 "b": self.stream_b.state(), "last_b": self.last_b,
-                "stepper": self.stepper.controller, "snapshots": self.snapshots}
+                "stepper": self.stepper.state_dict(), "snapshots": self.snapshots}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
@@ -331,8 +337,8 @@ class SupernetRunner:
         self.stream_b.set_state(_to(state["b"], self.dev))
         last = state["last_b"]
         self.last_b = None if last is None else (last[0].to(self.dev), last[1].to(self.dev))
-        self.stepper.controller = state["stepper"]
-        self.snapshots = state["snapshots"]
+        self.stepper.load_state_dict(state["stepper"])
+        self.snapshots = {int(e): v for e, v in state["snapshots"].items()}
 
 
 def _to(stream_state: tuple[Tensor, int], device: torch.device) -> tuple[Tensor, int]:
@@ -392,12 +398,14 @@ def run_search(
         saved = load_checkpoint(checkpoint, key) if checkpoint is not None else None
         if saved is not None:
             runner.load_state_dict(saved["runner"])
-            strategy, state = saved["strategy"], saved["loop"]
+            strategy.load_state_dict(saved["strategy"])
+            state = loop_from_plain(saved["loop"])
 
         def save(s: LoopState) -> None:
             if checkpoint is not None:
                 save_checkpoint(checkpoint, key, {"runner": runner.state_dict(),
-                                                  "strategy": strategy, "loop": s})
+                                                  "strategy": strategy.state_dict(),
+                                                  "loop": loop_to_plain(s)})
 
         def late() -> bool:
             return deadline is not None and time.monotonic() > deadline

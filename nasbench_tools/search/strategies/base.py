@@ -81,3 +81,10 @@ class Strategy:
 
     def on_rollback(self, epoch: int) -> None:
         """The engine restored the state saved at the end of ``epoch``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the strategy learnt during the search, as plain values (for checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take up a search from `state_dict`'s values."""

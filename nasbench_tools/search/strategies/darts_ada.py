@@ -43,6 +43,14 @@ class DartsADA(DartsES):
     def weight_decay(self, epoch: int) -> float:
         return self.current
 
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "current": self.current, "history": list(self.history)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.current = float(state["current"])
+        self.history = [float(r) for r in state["history"]]
+
     def on_epoch_end(self, epoch: int, lambda_max: float) -> Decision:
         fired = self.monitor.add(epoch, lambda_max)
         if fired is None:

@@ -75,6 +75,13 @@ class DartsES(Strategy):
     def on_rollback(self, epoch: int) -> None:
         self.monitor.truncate(epoch)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": list(self.monitor.epochs), "values": list(self.monitor.values)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor.epochs = [int(e) for e in state["epochs"]]
+        self.monitor.values = [float(v) for v in state["values"]]
+
 
 def _fired_text(fired: EarlyStop) -> str:
     return (f"es-fired at {fired.stop_epoch} (ratio {fired.ratio:.3f}); "
