@@ -122,3 +122,36 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path: Path,
     with pytest.raises(TableFormatError, match="cannot be read"):
         load_checkpoint(bad, {})
     assert "code ran" not in capsys.readouterr().out
+
+
+def test_a_search_killed_with_sigkill_resumes_to_the_same_trace(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    args = ["search", "--table", "data/t81-digits.h5", "--method", "darts", "--device", "cpu",
+            "--no-progress", "--epochs", "6", "--hessian-every", "2", "--set",
+            "steps_per_epoch=3", "--set", "layers=3", "--set", "channels=4", "--seed", "2"]
+    out = tmp_path / "killed.h5"
+    ckpt = checkpoint_path(out)
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_tools", *args, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ckpt.exists():
+                saved = torch.load(ckpt, weights_only=True)
+                if saved["loop"]["epoch"] >= 2:
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not out.exists() and ckpt.exists()  # killed mid-run, state kept
+    assert main([*args, "--out", str(out)]) == 0
+    whole = tmp_path / "whole.h5"
+    assert main([*args, "--out", str(whole)]) == 0
+    _same(SearchTrace.load(whole), SearchTrace.load(out))
