@@ -11,8 +11,9 @@ import pytest
 from conftest import synthetic_t81_data
 
 from nasbench_tools.exceptions import BuildMismatchError
+from nasbench_tools.search.batches import BatchStream
 from nasbench_tools.search.config import get_search_config
-from nasbench_tools.search.engine import BatchStream, SupernetRunner, run_search
+from nasbench_tools.search.engine import SupernetRunner, run_search
 from nasbench_tools.search.strategies import make_strategy
 from nasbench_tools.search.trace import EpochRecord, SearchTrace
 from nasbench_tools.table import Benchmark

@@ -38,6 +38,7 @@ from nasbench_tools.exceptions import BuildMismatchError
 from nasbench_tools.nn.supernet import Supernet
 from nasbench_tools.runtime import environment, resolve_device, torch_threads
 from nasbench_tools.search.arch_step import AlphaStepper, zero_one_loss
+from nasbench_tools.search.batches import BatchStream, generator, stream_to
 from nasbench_tools.search.bilevel import alpha_gradient
 from nasbench_tools.search.checkpoint import (
     load_checkpoint,
@@ -57,36 +58,6 @@ from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
 from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.trainer import device_data, evaluate, load_split
-
-
-class BatchStream:
-    """Endless batches of indices into ``n`` items: a fresh permutation per pass, the remainder
-    of a pass dropped (DARTS's reshuffling loader, as one iterator that is never rebuilt)."""
-
-    def __init__(self, n: int, batch: int, generator: torch.Generator) -> None:
-        self.n, self.batch, self.gen = n, min(batch, n), generator
-        self.perm = torch.empty(0, dtype=torch.long, device=generator.device)
-        self.pos = 0
-
-    def next(self) -> Tensor:
-        if self.pos + self.batch > len(self.perm):
-            self.perm = torch.randperm(self.n, generator=self.gen, device=self.gen.device)
-            self.pos = 0
-        out = self.perm[self.pos:self.pos + self.batch]
-        self.pos += self.batch
-        return out
-
-    def state(self) -> tuple[Tensor, int]:
-        return self.perm.clone(), self.pos
-
-    def set_state(self, state: tuple[Tensor, int]) -> None:
-        self.perm, self.pos = state[0].clone(), state[1]
-
-
-def _generator(device: torch.device, seed: int) -> torch.Generator:
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g
 
 
 class SupernetRunner:
@@ -120,8 +91,8 @@ class SupernetRunner:
                 stem_multiplier=self.protocol.stem_multiplier, relaxation=strategy.relaxation,
                 init_scale=config.init_scale, generator=torch.Generator().manual_seed(init),
             ).to(self.dev)
-        self.gen = _generator(self.dev, stream)
-        self.analysis_gen = _generator(self.dev, analysis)
+        self.gen = generator(self.dev, stream)
+        self.analysis_gen = generator(self.dev, analysis)
         self.net.set_generator(self.gen)
         self.weights = list(self.net.weight_parameters())
         self.alphas = self.net.arch_parameters()
@@ -333,16 +304,12 @@ class SupernetRunner:
         self.a_opt.load_state_dict(state["a_opt"])
         self.gen.set_state(state["gen"])
         self.analysis_gen.set_state(state["analysis_gen"])
-        self.stream_a.set_state(_to(state["a"], self.dev))
-        self.stream_b.set_state(_to(state["b"], self.dev))
+        self.stream_a.set_state(stream_to(state["a"], self.dev))
+        self.stream_b.set_state(stream_to(state["b"], self.dev))
         last = state["last_b"]
         self.last_b = None if last is None else (last[0].to(self.dev), last[1].to(self.dev))
         self.stepper.load_state_dict(state["stepper"])
         self.snapshots = {int(e): v for e, v in state["snapshots"].items()}
-
-
-def _to(stream_state: tuple[Tensor, int], device: torch.device) -> tuple[Tensor, int]:
-    return stream_state[0].to(device), stream_state[1]
 
 
 def _check_split(bench: Benchmark, protocol: Protocol, data_root: str | None) -> None:
