@@ -234,7 +234,7 @@ def test_a_killed_fused_group_resumes_from_its_last_epoch(tmp_path: Path) -> Non
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     (ckpt,) = ckpt_dir.glob("*.pt")
-    saved = torch.load(ckpt, weights_only=False)
+    saved = torch.load(ckpt, weights_only=True)
     assert saved["epoch"] == 1 and not _results(Path(f"{killed}.journal"))
     subprocess.run(argv, check=True, capture_output=True)
     subprocess.run([*_cli_build(clean, "16"), "--set", "epochs=3"], check=True,
@@ -300,3 +300,24 @@ def test_a_time_limited_fused_build_stops_between_epochs(tmp_path: Path) -> None
     assert not calls[-1].stopped, "no progress across calls"
     assert_same_numbers(clean, read_table(out))
     assert not ckpt.exists() and validate_table(out).ok
+
+
+class _RunsCode:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (print, ("code ran",))
+
+
+def test_a_fused_checkpoint_that_would_run_code_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from nasbench_tools.exceptions import TableFormatError
+    from nasbench_tools.train import get_protocol
+    from nasbench_tools.train.fused_trainer import _Checkpoint
+
+    path = tmp_path / "group.pt"
+    torch.save({"key": {}, "payload": _RunsCode()}, path)
+    ckpt = _Checkpoint(path, [], get_protocol("digits", "quick"), torch.device("cpu"))
+    with pytest.raises(TableFormatError, match="cannot be read"):
+        ckpt.restore(None, None, None, [], {})  # type: ignore[arg-type]
+    assert "code ran" not in capsys.readouterr().out

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from nasbench_tools.data.device import DeviceData
-from nasbench_tools.exceptions import BuildMismatchError, ConfigError
+from nasbench_tools.exceptions import BuildMismatchError, ConfigError, TableFormatError
 from nasbench_tools.nn import count_flops, count_params
 from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
 from nasbench_tools.runtime import torch_threads
@@ -189,7 +189,9 @@ class _Checkpoint:
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
             else None,
-            "curves": [{m.value: v for m, v in c.items()} for c in curves], "failed": failed,
+            # tensors and plain containers only: the file loads with weights_only=True
+            "curves": [{m.value: torch.from_numpy(np.array(v)) for m, v in c.items()}
+                       for c in curves], "failed": failed,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -202,7 +204,12 @@ class _Checkpoint:
         """Load the saved state into the arguments; the epoch to go on from (0: none)."""
         if not self.path.exists():
             return 0
-        state = torch.load(self.path, map_location=self.device, weights_only=False)
+        try:  # weights_only: a checkpoint that travelled between machines never runs code
+            state = torch.load(self.path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise TableFormatError(f"checkpoint {self.path} cannot be read "
+                                   f"({type(exc).__name__}); delete it to start this group "
+                                   "afresh") from None
         if state["key"] != self.key:
             raise BuildMismatchError(f"checkpoint {self.path} belongs to other tasks or another "
                                      "protocol; delete it to start this group afresh")
@@ -214,7 +221,7 @@ class _Checkpoint:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         for c, saved in zip(curves, state["curves"], strict=True):
             for m in c:
-                c[m][:] = saved[m.value]
+                c[m][:] = saved[m.value].cpu().numpy()
         failed.update(state["failed"])
         return int(state["epoch"])
 
