@@ -290,3 +290,27 @@ def test_table_import_does_not_pull_torch_or_matplotlib() -> None:
 def test_synthetic_fixture_is_deterministic() -> None:
     a, b = synthetic_t81_data(), synthetic_t81_data()
     assert hdf5.derive(a).content_sha256 == hdf5.derive(b).content_sha256
+
+
+def test_cached_queries_equal_a_direct_computation() -> None:
+    """The per-(metric, epoch) cache behind `query` and `regret` gives the numbers the arrays
+    give: seed means over done runs, per seed, vectorised and single, at several epochs."""
+    from nasbench_tools.table.schema import Metric as M
+
+    bench = Benchmark.open("data/t81-digits.h5")
+    raw = np.asarray(bench.data.metrics[M.TEST_ACC], dtype=np.float64)
+    ids = np.arange(bench.n_archs)
+    for epoch in (-1, 0, 7):
+        err = 100.0 * (1.0 - raw[:, :, epoch])
+        np.testing.assert_array_equal(bench.query(ids, M.TEST_ERR, epoch=epoch), err.mean(1))
+        for k, seed in enumerate(bench.seeds):
+            np.testing.assert_array_equal(bench.query(ids, M.TEST_ERR, epoch=epoch, seed=seed),
+                                          err[:, k])
+        best = int(np.argmin(err.mean(1)))
+        assert bench.best(M.TEST_ERR, epoch=epoch) == best
+        for a in (0, 17, best, 80):
+            assert bench.query(a, M.TEST_ERR, epoch=epoch) == err.mean(1)[a]
+            assert bench.query(int(a), "test_err", epoch=epoch) == err.mean(1)[a]
+            assert bench.regret(a, M.TEST_ERR, epoch=epoch) == err.mean(1)[a] - err.mean(1)[best]
+    acc = bench.query(ids, M.VALID_ACC)
+    assert bench.regret(int(np.argmin(acc)), M.VALID_ACC) == acc.max() - acc.min()

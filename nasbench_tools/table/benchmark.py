@@ -80,6 +80,10 @@ class Benchmark:
     def __init__(self, data: TableData) -> None:
         self._data = data
         self._done = np.asarray(data.status) == Status.DONE
+        # per (metric, epoch index): every arch's runs [arch, seed] and seed means [arch],
+        # computed once (the data never changes), so a query is an index into an array
+        self._at: dict[tuple[Metric, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._best: dict[tuple[Metric, int], int] = {}
 
     @classmethod
     def open(cls, path: str | Path) -> Benchmark:
@@ -188,9 +192,19 @@ class Benchmark:
             return out[0]
         return out
 
+    def _all_at(self, metric: Metric, e: int) -> tuple[np.ndarray, np.ndarray]:
+        """Runs ``[arch, seed]`` and seed means ``[arch]`` of ``metric`` at epoch index ``e``
+        (read-only; NaN where no run is done)."""
+        cached = self._at.get((metric, e))
+        if cached is None:
+            runs = self._runs(np.arange(self.n_archs), metric, e)
+            means = _nanmean(runs, axis=1)
+            runs.flags.writeable = means.flags.writeable = False
+            cached = self._at[(metric, e)] = (runs, means)
+        return cached
+
     def _mean_all(self, metric: Metric, epoch: int) -> np.ndarray:
-        ids = np.arange(self.n_archs)
-        return _nanmean(self._runs(ids, metric, self._epoch(epoch)), axis=1)
+        return self._all_at(metric, self._epoch(epoch))[1]
 
     # -- the public queries -----------------------------------------------------------------
     @overload
@@ -211,10 +225,16 @@ class Benchmark:
     ) -> float | np.ndarray:
         """``metric`` of ``arch`` at ``epoch`` (index, negative from the end) for one seed or
         the mean over done seeds."""
-        m = Metric.parse(metric)
+        m = metric if type(metric) is Metric else Metric.parse(metric)
+        runs, means = self._all_at(m, self._epoch(epoch))
+        if type(arch) is int and isinstance(seed, str) and seed == "mean" \
+                and 0 <= arch < len(means) and means[arch] == means[arch]:
+            return float(means[arch])  # the common case: one arch, mean over seeds
         ids, single = self._ids(arch)
-        out = self._reduce(ids, self._runs(ids, m, self._epoch(epoch)), seed, single)
-        return float(out) if single else out
+        if single:
+            return float(self._reduce(ids, runs[ids], seed, single))
+        index = self._seed_index(seed)
+        return means[ids] if index is None else runs[ids, index]  # fancy indexing: a copy
 
     def curve(
         self, arch: ArchQuery, metric: Metric | str = Metric.VALID_ERR, *, seed: SeedLike = "mean"
@@ -228,11 +248,16 @@ class Benchmark:
     def best(self, metric: Metric | str = Metric.TEST_ERR, *, epoch: int = -1) -> int:
         """Id of the arch with the best mean (lowest error/loss, highest acc); ties: lowest id."""
         m = Metric.parse(metric)
-        means = self._mean_all(m, epoch)
-        if not np.isfinite(means).any():
-            raise IncompleteTableError(f"no architecture has a done run with a {m.value} value")
-        scores = -means if m.higher_is_better else means
-        return int(np.nanargmin(np.where(np.isfinite(scores), scores, np.nan)))
+        e = self._epoch(epoch)
+        if (m, e) not in self._best:
+            means = self._all_at(m, e)[1]
+            if not np.isfinite(means).any():
+                raise IncompleteTableError(f"no architecture has a done run with a {m.value} "
+                                           "value")
+            scores = -means if m.higher_is_better else means
+            self._best[(m, e)] = int(np.nanargmin(np.where(np.isfinite(scores), scores,
+                                                           np.nan)))
+        return self._best[(m, e)]
 
     @overload
     def regret(self, arch: ArchLike, metric: Metric | str = ..., *, epoch: int = ...) -> float: ...
@@ -244,9 +269,15 @@ class Benchmark:
         self, arch: ArchQuery, metric: Metric | str = Metric.TEST_ERR, *, epoch: int = -1
     ) -> float | np.ndarray:
         """How much worse than `best` the mean ``metric`` of ``arch`` is (>= 0, 0 at best)."""
-        m = Metric.parse(metric)
+        m = metric if type(metric) is Metric else Metric.parse(metric)
+        e = self._epoch(epoch)
+        means = self._all_at(m, e)[1]
+        best = self._best.get((m, e))
+        best_value = means[best if best is not None else self.best(m, epoch=e)]
+        if type(arch) is int and 0 <= arch < len(means) and means[arch] == means[arch]:
+            v = means[arch]  # the common case, as in `query`
+            return float(best_value - v if m.higher_is_better else v - best_value)
         value = self.query(arch, m, epoch=epoch)
-        best_value = self._mean_all(m, epoch)[self.best(m, epoch=epoch)]
         gap = best_value - value if m.higher_is_better else value - best_value
         return float(gap) if isinstance(value, float) else np.asarray(gap)
 
