@@ -16,6 +16,14 @@ from pathlib import Path
 from nasbench_tools.cli_analysis import add_analysis_commands
 from nasbench_tools.exceptions import NasbenchError
 
+DESCRIPTION = ("Exhaustive tabular benchmarks of small DARTS cell spaces, and DARTS searches\n"
+               "replayed on them, to study why differentiable architecture search collapses.")
+USUAL_ORDER = """usual order:
+  nasbench-tools build-table ...   train every architecture x seed into a table (or use data/)
+  nasbench-tools search ...        replay one search on a table (grid: grids x seeds)
+  nasbench-tools report TRACES...  figures, correlations and REPORT.md from the traces
+'nasbench-tools COMMAND --help' tells more about each command."""
+
 #: Exit code of ``build-table --time-limit`` when runs are left (run it again to go on).
 EXIT_STOPPED = 3
 
@@ -27,7 +35,7 @@ def _cmd_spaces(args: argparse.Namespace) -> int:
 
     for name in list_spaces():
         s = get_space(name)
-        ops = sorted({op for e in s.edges for op in e.ops})
+        ops = list(dict.fromkeys(op for e in s.edges for op in e.ops))  # alpha-column order
         print(f"{name:10s} {s.size:6d} archs  {s.n_edges} edges  ops: {', '.join(ops)}")
         if s.description:
             print(f"{'':10s} {s.description}")
@@ -258,13 +266,14 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
+    from nasbench_tools.search.strategies import STRATEGIES  # torch-free registry
+
     for name, text in (("search", "replay one DARTS variant on a table"),
                        ("grid", "run a method over its grid x seeds; select by valid error")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--table", required=True, help="table file, e.g. data/t81-digits.h5")
         p.add_argument("--method", default="darts",
-                       help="darts, darts-es, darts-ada, rdarts-l2, rdarts-dp, fairdarts, "
-                            "fairdarts-dscd or darts-dscd (darts)")
+                       help=f"one of {', '.join(sorted(STRATEGIES))} (darts)")
         p.add_argument("--epochs", type=int, help="search epochs (dataset preset: 50)")
         p.add_argument("--order", type=int, help="1 (first order) or 2 (unrolled)")
         p.add_argument("--hessian-every", type=int, help="epochs between eigenvalues (1)")
@@ -294,7 +303,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nasbench-tools", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="nasbench-tools", description=DESCRIPTION, epilog=USUAL_ORDER,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("spaces", help="list the registered search spaces").set_defaults(
         func=_cmd_spaces)
