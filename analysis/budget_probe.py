@@ -4,7 +4,7 @@ and compare their final test errors with the table's.
 
     python analysis/budget_probe.py data/t81-cifar10-cpu-l8.h5 \
         --archs 56,69,24,72,8,4,80,0,13,27,40 --epochs 30 --seed 0 --jobs 2 \
-        --data-root ../shared/data/cifar10-jpeg.h5 \
+        --data-root PATH/cifar10-jpeg.h5 \
         --out data/probes/t81-cifar10-cpu-l8-s0-30ep.jsonl
 
 Each finished run is appended to ``--out`` (one JSON object per line) as it arrives, and runs

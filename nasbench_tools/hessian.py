@@ -1,4 +1,4 @@
-"""Hessian of a loss with respect to architecture parameters, and its eigenvalues (METHOD §4).
+"""Hessian of a loss with respect to architecture parameters, and its eigenvalues (docs/methods.md).
 
 ``loss_fn`` maps the architecture parameters to a scalar loss; the parameters are one tensor or
 a sequence of tensors (e.g. ``[alpha_normal, alpha_reduce]``), flattened row-major and

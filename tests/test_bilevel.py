@@ -1,4 +1,5 @@
-"""The DARTS bilevel toy (METHOD §12 item 1): fixed points and the finite difference."""
+"""The DARTS bilevel toy (docs/methods.md, the bilevel step): fixed points and the finite
+difference."""
 
 from __future__ import annotations
 

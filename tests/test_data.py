@@ -211,6 +211,23 @@ def test_cifar10_jpeg_bad_file(tmp_path: Path) -> None:
         load_cifar10_jpeg(tmp_path / "nope.h5")
 
 
+def test_cifar10_jpeg_file_comes_from_the_argument_or_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    beside = tmp_path / "shared" / "data" / "cifar10-jpeg.h5"  # a file next to the checkout ...
+    beside.parent.mkdir(parents=True)
+    write_jpeg_h5(beside)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    monkeypatch.delenv("NASBENCH_CIFAR10_JPEG", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(DataNotFoundError, match=r"--data-root.*\$NASBENCH_CIFAR10_JPEG"):
+        load_dataset("cifar10-jpeg")  # ... is never looked for
+    monkeypatch.setenv("NASBENCH_CIFAR10_JPEG", str(beside))
+    assert load_dataset("cifar10-jpeg").n_train == 6
+    assert load_cifar10_jpeg(beside, cache=False).n_train == 6
+
+
 def test_class_interleaved_order_keeps_file_order_within_class() -> None:
     labels = np.array([0, 0, 0, 1, 1, 2])
     order = class_interleaved_order(labels)

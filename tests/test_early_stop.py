@@ -1,4 +1,4 @@
-"""DARTS-ES stopping rule: the synthetic fixtures of METHOD §5."""
+"""DARTS-ES stopping rule: the synthetic fixtures of docs/methods.md (DARTS-ES)."""
 
 from __future__ import annotations
 

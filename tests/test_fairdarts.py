@@ -104,7 +104,7 @@ def test_threshold_sparse_keeps_the_two_strongest_edges_of_a_node() -> None:
 
     space = CellSpace("dense2", dense_edges(["none", "skip_connect", "sep_conv_3x3"], nodes=2),
                       nodes=2, multiplier=2)
-    # normal node 3 has three inputs (edges 2, 3, 4) with best sigma 0.9, 0.8, 0.3 (METHOD)
+    # normal node 3 has three inputs (edges 2, 3, 4) with best sigma 0.9, 0.8, 0.3
     sigma = np.full((10, 3), 0.5)
     sigma[:, 1] = 0.95
     sigma[2], sigma[3], sigma[4] = (.5, .9, .1), (.5, .8, .1), (.5, .3, .1)

@@ -1,4 +1,4 @@
-"""Hessian tools: the checks (a), (b), (c), (d), (e) of METHOD §12 item 2."""
+"""Hessian tools: the checks (a)-(e) listed in docs/methods.md (the alpha-Hessian)."""
 
 from __future__ import annotations
 

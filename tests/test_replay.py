@@ -21,7 +21,8 @@ from nasbench_tools.spaces import get_space
 GRID = [*range(0, 50, 2), 49]  # RobustDARTS: every 2nd epoch and the last one
 
 Lam = Callable[[int], float]
-# METHOD §5 fixtures (window 5, lag 4, factor 1.3, start epoch 10): lambda(epoch), (stop, return)
+# DARTS-ES fixtures of docs/methods.md (window 5, lag 4, factor 1.3, start epoch 10):
+# lambda(epoch), (stop, return)
 FIXTURES: dict[str, tuple[Lam, tuple[int, int] | None]] = {
     "jump30": (lambda e: 0.1 if e <= 30 else 1.0, (32, 20)),
     "jump24": (lambda e: 0.1 if e <= 24 else 1.0, (26, 14)),

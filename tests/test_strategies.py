@@ -1,4 +1,4 @@
-"""Strategies over the torch-free loop, driven by a mocked trainer (METHOD §12 items 3-4)."""
+"""Strategies over the torch-free loop, driven by a mocked trainer (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_darts_es_stops_online_and_returns_the_earlier_epoch() -> None:
     strategy = make_strategy("darts-es", _config())
     runner = MockRunner({1: 30})
     records, result = run_loop(strategy, runner, 50)
-    assert (records[-1].epoch, result) == (32, 20)  # METHOD §5 fixture, online
+    assert (records[-1].epoch, result) == (32, 20)  # DARTS-ES fixture, online
     assert "es-fired at 32" in records[-1].events
     assert all(math.isfinite(r.lambda_max) for r in records if r.epoch % 2 == 0)
 

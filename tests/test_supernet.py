@@ -41,7 +41,7 @@ def test_discretize_round_trips_through_the_table_id() -> None:
 
 
 def test_darts_parse_ignores_none_and_keeps_the_top_two_edges() -> None:
-    """METHOD §12.5: 'none' is never chosen while another op exists; a node with three inputs
+    """The DARTS parse: 'none' is never chosen while another op exists; a node with three inputs
     keeps the two strongest (the third becomes 'none')."""
     from nasbench_tools.spaces import CellSpace, dense_edges
 

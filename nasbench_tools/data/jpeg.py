@@ -1,10 +1,11 @@
-"""The offline CIFAR-10 copy: one HDF5 file of JPEG bytes (layout in shared/data/README.md).
+"""The offline CIFAR-10 copy: one HDF5 file of JPEG bytes (how to get one: docs/datasets.md).
 
 Groups ``/train`` and ``/test`` each hold ``jpeg_bytes`` (every image's JPEG file,
 concatenated), ``offsets`` int64 ``[N + 1]`` and ``label`` uint8 ``[N]``; the root attrs hold
 ``classes`` (JSON), ``source``, ``note`` and ``format_version``. The images are a third party's
 lossy JPEG re-encoding, so the returned ``RawDataset.note`` says so and numbers computed on it
-must carry that label.
+must carry that label. The file is given as ``path`` (``--data-root``) or by
+``$NASBENCH_CIFAR10_JPEG``; there is no default place.
 
 Rows in the file are sorted by class. The loader interleaves them (row ``i`` of a split becomes
 the ``i // 10``-th image of class ``i % 10`` when classes are balanced), so any prefix of the
@@ -16,7 +17,7 @@ under ``$XDG_CACHE_HOME/nasbench-tools`` (default ``~/.cache/nasbench-tools``), 
 file's name, size and mtime. Pillow is needed (``pip install pillow``).
 
 >>> from nasbench_tools.data.jpeg import load_cifar10_jpeg
->>> raw = load_cifar10_jpeg()                      # doctest: +SKIP
+>>> raw = load_cifar10_jpeg("cifar10-jpeg.h5")     # doctest: +SKIP
 >>> raw.x_train.shape, raw.x_test.shape            # doctest: +SKIP
 ((50000, 32, 32, 3), (10000, 32, 32, 3))
 """
@@ -37,7 +38,7 @@ from nasbench_tools.data.raw import RawDataset
 from nasbench_tools.exceptions import ConfigError, DataNotFoundError, NasbenchError
 
 JPEG_NOTE = "JPEG re-encoding of CIFAR-10, not the official release"
-_RELATIVE = Path("..") / "shared" / "data" / "cifar10-jpeg.h5"
+ENV_VAR = "NASBENCH_CIFAR10_JPEG"
 _SPLITS = ("train", "test")
 
 
@@ -45,28 +46,18 @@ class MissingDependencyError(NasbenchError, ImportError):
     """An optional package (Pillow) that this loader needs is not installed."""
 
 
-def candidate_paths() -> list[Path]:
-    """Where the file is looked for when no path is given (after ``$NASBENCH_CIFAR10_JPEG``)."""
-    repo_root = Path(__file__).resolve().parents[2]  # data/ -> nasbench_tools/ -> repository
-    return [Path.cwd() / _RELATIVE, repo_root / _RELATIVE]
-
-
 def resolve_jpeg_path(path: str | Path | None = None) -> Path:
-    """The file to read: ``path``, else ``$NASBENCH_CIFAR10_JPEG``, else ``candidate_paths()``."""
-    if path is None and os.environ.get("NASBENCH_CIFAR10_JPEG"):
-        path = os.environ["NASBENCH_CIFAR10_JPEG"]
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise DataNotFoundError(f"CIFAR-10 JPEG file {str(p)!r} does not exist")
-        return p
-    for p in candidate_paths():
-        if p.is_file():
-            return p.resolve()
-    tried = ", ".join(repr(str(p)) for p in candidate_paths())
-    raise DataNotFoundError(
-        f"CIFAR-10 JPEG file not found (tried {tried}); pass a path or set $NASBENCH_CIFAR10_JPEG"
-    )
+    """The file to read: ``path``, else ``$NASBENCH_CIFAR10_JPEG``; nothing else is searched."""
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is None:
+        raise DataNotFoundError(
+            f"no CIFAR-10 JPEG file given: pass --data-root FILE or set ${ENV_VAR}"
+        )
+    p = Path(path)
+    if not p.is_file():
+        raise DataNotFoundError(f"CIFAR-10 JPEG file {str(p)!r} does not exist")
+    return p
 
 
 def _text(value: Any) -> str:

@@ -10,8 +10,10 @@ they are missing (``DataNotFoundError``) or malformed (``ConfigError``).
 - ``cifar10`` / ``cifar100``: ``cifar-10-batches-py/`` / ``cifar-100-python/`` (the official
   python-pickle batches); ``$NASBENCH_CIFAR10`` / ``$NASBENCH_CIFAR100``.
 - ``svhn``: ``train_32x32.mat`` and ``test_32x32.mat``; ``$NASBENCH_SVHN``.
-- ``cifar10-jpeg``: the offline HDF5 JPEG copy (see ``data/jpeg.py``);
-  ``$NASBENCH_CIFAR10_JPEG``, else ``../shared/data/cifar10-jpeg.h5``.
+- ``cifar10-jpeg``: the offline HDF5 JPEG copy (see ``data/jpeg.py``), a file given as the
+  root or by ``$NASBENCH_CIFAR10_JPEG``; it has no default place.
+
+docs/datasets.md says how to obtain each dataset.
 
 >>> from nasbench_tools.data import load_dataset, list_datasets
 >>> raw = load_dataset("digits")

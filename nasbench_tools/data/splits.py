@@ -1,4 +1,4 @@
-"""Fixed, seeded, stratified train / valid / test splits (METHOD.md §3) and search halves (§1.2).
+"""Fixed, seeded, stratified train / valid / test splits and search halves (docs/methods.md).
 
 The validation split is a stratified hold-out of the official training split; the test split
 is the official test split, or, for a dataset without one (``digits``), a second stratified
@@ -180,7 +180,7 @@ def make_split(
 
 
 def halves(indices: np.ndarray, portion: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """First and second part of a train index array (DARTS ``train_portion``, METHOD §1.2).
+    """First and second part of a train index array (DARTS ``train_portion``).
 
     The first ``floor(portion * N)`` indices train the weights, the rest the architecture:
     73,257 SVHN images give 36,628 / 36,629.

@@ -1,4 +1,4 @@
-"""The DARTS cell and macro network (METHOD §1.1 and §2.4), for any `CellSpace`.
+"""The DARTS cell and macro network (docs/methods.md, Networks), for any `CellSpace`.
 
 `Cell` and `MacroNetwork` build the ops of every edge through an *edge factory*
 ``factory(edge, channels, stride) -> nn.Module``, so the discrete network (`Network`: the op

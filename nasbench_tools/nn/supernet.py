@@ -1,4 +1,6 @@
-"""The search supernet: a mixed op on every edge, weighted by a relaxation of alpha (METHOD §1.1).
+"""The search supernet: a mixed op on every edge, weighted by a relaxation of alpha.
+
+See docs/methods.md (Networks).
 
 >>> import torch
 >>> from nasbench_tools.spaces import get_space
@@ -103,7 +105,7 @@ class Supernet(MacroNetwork):
         return [weights[self._rows[k][0]][self._rows[k][1]] for k in cell.edge_ids]
 
     def discretize(self) -> Arch:
-        """The DARTS genotype rule (METHOD §1.4) as a table row of the space.
+        """The DARTS genotype rule (docs/methods.md, Discretisation) as a table row of the space.
 
         On every edge the op of largest weight, leaving out ``none`` (ties: the first op).
         A node with more than two incoming edges keeps the two whose best non-``none`` weight

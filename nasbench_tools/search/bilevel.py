@@ -1,4 +1,4 @@
-"""The architecture gradient of DARTS, first and second order (METHOD §1.2).
+"""The architecture gradient of DARTS, first and second order (docs/methods.md).
 
 Losses are closures that evaluate the current values of ``weights`` and ``alphas`` (e.g. a
 forward pass of the supernet on a fixed batch); the second-order gradient temporarily moves the

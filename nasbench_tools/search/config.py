@@ -1,4 +1,4 @@
-"""Search settings as one frozen value, with presets per dataset (METHOD §1.3, §11 item 13).
+"""Search settings as one frozen value, with presets per dataset (docs/methods.md).
 
 The reference search (CIFAR-10, 25k/25k halves, batch 64, 50 epochs) makes ~390 architecture
 updates per epoch, ~19,500 in all. A small dataset at the same batch size makes a handful per
@@ -95,7 +95,7 @@ class SearchConfig:
         return max(self.min_steps_per_epoch, n_a // min(self.batch_size, n_a))
 
     def ramp(self, epoch: int) -> float:
-        """``epoch / (epochs - 1)``: the search's drop-path and cutout ramp (METHOD §7)."""
+        """``epoch / (epochs - 1)``: the search's drop-path and cutout ramp (R-DARTS(DP))."""
         return epoch / (self.epochs - 1) if self.epochs > 1 else 1.0
 
     def hessian_due(self, epoch: int) -> bool:

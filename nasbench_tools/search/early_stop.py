@@ -1,4 +1,4 @@
-"""DARTS-ES: stop when the smoothed dominant Hessian eigenvalue grows too fast (METHOD §5).
+"""DARTS-ES: stop when the smoothed dominant Hessian eigenvalue grows too fast (docs/methods.md).
 
 Pure Python/numpy, so logged eigenvalue sequences can be replayed offline without torch.
 Defaults are the reference implementation's constants: evaluations every 2 epochs, local

@@ -1,6 +1,6 @@
-"""Grids of searches (R-DARTS, METHOD §7): every grid value x seed, fanned out through the same
-joblib / Dask machinery as the table builder, and the final architecture chosen by the table's
-*validation* error (never the test error).
+"""Grids of searches (R-DARTS, docs/methods.md): every grid value x seed, fanned out through
+the same joblib / Dask machinery as the table builder, and the final architecture chosen by the
+table's *validation* error (never the test error).
 
 Workers only compute and return traces; this process writes one trace file per run into the
 output folder, so a grid that was interrupted resumes by skipping the runs already written.

@@ -55,7 +55,7 @@ def recalibrate_bn(net: nn.Module, batches: Sequence[Tensor]) -> None:
 def discrete_eval(net: Supernet, arch: Arch, calibration: Sequence[Tensor], x: Tensor,
                   y: Tensor, batch_size: int) -> tuple[float, float]:
     """Loss and accuracy of the discretised supernet (one-hot weights of ``arch``, the same
-    weights), its BN statistics re-estimated on ``calibration`` first (METHOD §8)."""
+    weights), its BN statistics re-estimated on ``calibration`` first (docs/methods.md)."""
     with preserved_buffers(net), net.one_hot(arch):
         if calibration:
             recalibrate_bn(net, calibration)
@@ -73,7 +73,7 @@ class HessianResult:
 def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, shift: float,
                   method: str, drop_prob: float, generator: torch.Generator,
                   bn_mode: str = "train") -> HessianResult:
-    """Dominant eigenvalue of ``H = mean_b hess_alpha L_val(b) + shift * I`` (METHOD §4).
+    """Dominant eigenvalue of ``H = mean_b hess_alpha L_val(b) + shift * I`` (docs/methods.md).
 
     ``bn_mode="train"`` (the reference) uses batch statistics and keeps drop-path on;
     ``"eval"`` uses the running statistics and no drop-path. ``exact`` also returns the whole

@@ -1,4 +1,4 @@
-"""Built-in spaces (METHOD.md §2.4) and spaces defined by users in TOML files.
+"""Built-in spaces (docs/methods.md, Cell spaces) and spaces defined by users in TOML files.
 
 >>> from nasbench_tools.spaces import get_space, list_spaces
 >>> list_spaces()
@@ -32,6 +32,8 @@ def _builtin(name: str, ops: list[str], description: str) -> CellSpace:
 _SPACES: dict[str, CellSpace] = {
     s.name: s
     for s in (
+        # The descriptions are stored in every table's `space` attribute, and builds and
+        # merges compare spaces whole: changing one would refuse the tables already built.
         _builtin(
             "t81",
             ["sep_conv_3x3", "skip_connect", "max_pool_3x3"],

@@ -27,7 +27,7 @@ PRECISIONS = ("fp32", "bf16", "fp64")
 
 @dataclass(frozen=True)
 class Protocol:
-    """How every (arch, seed) of a table is trained and evaluated (METHOD.md §3).
+    """How every (arch, seed) of a table is trained and evaluated (docs/methods.md).
 
     Split sizes are in images: ``n_valid`` is a stratified hold-out of the official training
     split; ``n_test`` is, for datasets without an official test split (digits), a second
@@ -126,7 +126,7 @@ class Protocol:
 
 
 _DIGITS: dict[str, Any] = dict(dataset="digits", n_valid=300, n_test=500, split_seed=0)
-#: The DARTS evaluation network and regularisation of the CIFAR-sized presets (METHOD §2.2).
+#: The DARTS evaluation network and regularisation of the CIFAR-sized presets (DARTS).
 _DARTS_EVAL: dict[str, Any] = dict(layers=8, channels=16, n_valid=5000, crop_pad=4, flip=True,
                                    cutout=16, drop_path=0.2, aux_weight=0.4)
 
@@ -142,7 +142,7 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
         Protocol(dataset="fashion-mnist", preset="quick", epochs=2, layers=3, channels=8,
                  n_valid=1000, n_train=5000, batch_size=128, lr=0.05),
         # cpu: the reduced protocol of the shipped t81-fashion.h5 (one seed in about 10 minutes
-        # on 2 CPU cores); short, so it ranks learning speed as much as quality (METHOD §11.14)
+        # on 2 CPU cores); short, so it ranks learning speed as much as quality (docs/methods.md)
         Protocol(dataset="fashion-mnist", preset="cpu", epochs=5, layers=3, channels=8,
                  n_valid=1000, n_test=1000, n_train=2000, batch_size=128, lr=0.05, crop_pad=2),
         Protocol(dataset="fashion-mnist", preset="standard", epochs=20, layers=5, channels=16,
@@ -162,7 +162,7 @@ _PRESETS: dict[tuple[str, str], Protocol] = {
         # short: standard's network (L=8, C=16), augmentation and regularisation on 10,000
         # training images for 20 epochs, bf16: sized so that all 81 archs of one seed train as
         # one fused group in about 7 min on one H200 (the build rate measured there,
-        # benchmarks/README.md), i.e. in one short GPU job; not converged (METHOD §11.14)
+        # benchmarks/README.md), i.e. in one short GPU job; not converged (docs/methods.md)
         *(
             Protocol(**_DARTS_EVAL, dataset=name, preset="short", epochs=20, n_train=10000,
                      n_test=5000, precision="bf16")

@@ -1,4 +1,4 @@
-"""The strategy surface: per-epoch settings and an end-of-epoch decision (DESIGN §4.5).
+"""The strategy surface: per-epoch settings and an end-of-epoch decision.
 
 A strategy never touches tensors. The engine asks it for the settings of each epoch
 (`EpochSettings`) and, after the epoch's analysis, for a `Decision`: go on, stop and return an
@@ -45,7 +45,7 @@ class Strategy:
     name: ClassVar[str] = ""
     relaxation: ClassVar[str] = "softmax"
     needs_snapshots: ClassVar[bool] = False
-    #: parameter name and the values a ``grid`` run sweeps (METHOD §7); empty: seeds only
+    #: parameter name and the values a ``grid`` run sweeps (R-DARTS); empty: seeds only
     grid: ClassVar[tuple[str, tuple[float, ...]]] = ("", ())
     #: search settings the method brings (applied over the dataset preset, under overrides)
     config_defaults: ClassVar[dict[str, Any]] = {}

@@ -1,4 +1,4 @@
-"""DARTS (Liu et al., 2019): first or second order is the config's ``order`` (METHOD §1)."""
+"""DARTS (Liu et al., 2019): first or second order is the config's ``order`` (docs/methods.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DARTS-ADA: on each DARTS-ES signal roll back and multiply the weight decay (METHOD §6).
+"""DARTS-ADA: on each DARTS-ES signal roll back and multiply the weight decay (docs/methods.md).
 
 Script values: r0 = 3e-4, factor 10, r_max = 3e-2, so at most two rollbacks. The two defects
 of the reference code are fixed by construction: the eigenvalue history is truncated to the

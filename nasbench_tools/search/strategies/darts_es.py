@@ -1,4 +1,4 @@
-"""DARTS-ES: stop when the smoothed dominant eigenvalue grows too fast (METHOD §5).
+"""DARTS-ES: stop when the smoothed dominant eigenvalue grows too fast (docs/methods.md).
 
 The monitor feeds the eigenvalues of its evaluation epochs (every ``every`` epochs, the
 reference's 2 by default, whatever the engine's ``hessian_every``) to the pure rule
@@ -45,7 +45,7 @@ class EigenvalueMonitor:
         return fired if fired is not None and fired.stop_epoch == epoch else None
 
     def truncate(self, epoch: int) -> None:
-        """Forget every evaluation after ``epoch`` (a rollback; METHOD §6 defect (a) fixed)."""
+        """Forget every evaluation after ``epoch`` (a rollback: no abandoned epoch stays)."""
         keep = [i for i, e in enumerate(self.epochs) if e <= epoch]
         self.epochs = [self.epochs[i] for i in keep]
         self.values = [self.values[i] for i in keep]

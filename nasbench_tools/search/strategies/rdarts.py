@@ -1,4 +1,4 @@
-"""R-DARTS: stronger L2 on the weights, or ramped drop-path with cutout (METHOD §7).
+"""R-DARTS: stronger L2 on the weights, or ramped drop-path with cutout (docs/methods.md).
 
 Both run without early stopping; a ``grid`` run sweeps the values below with several seeds and
 keeps the architecture with the lowest table *validation* error.
