@@ -321,3 +321,28 @@ def test_a_fused_checkpoint_that_would_run_code_is_refused(
     with pytest.raises(TableFormatError, match="cannot be read"):
         ckpt.restore(None, None, None, [], {})  # type: ignore[arg-type]
     assert "code ran" not in capsys.readouterr().out
+
+
+def test_a_reworded_space_description_still_resumes_and_merges(tmp_path: Path) -> None:
+    """A space's description is words for people: a table built before it was reworded still
+    resumes and merges (identity = edges, ops, nodes, multiplier, shared, name)."""
+    import dataclasses as dc
+
+    from nasbench_tools.build import merge_tables
+    from nasbench_tools.spaces import get_space
+    from nasbench_tools.table.hdf5 import read_table, write_table
+
+    table = read_table("data/t81-digits.h5")
+    old = dc.replace(table, space=dc.replace(table.space, description="an older wording"))
+    write_table(old, tmp_path / "old.h5")
+    assert read_table(tmp_path / "old.h5").space == get_space("t81")
+    merged = merge_tables([tmp_path / "old.h5", "data/t81-digits.h5"], tmp_path / "m.h5")
+    assert merged.seeds == table.seeds
+    from nasbench_tools.build.builder import _check_existing_output
+    from nasbench_tools.build.compile import output_header
+    from nasbench_tools.build.plan import parse_shard
+    from nasbench_tools.train.protocol import Protocol
+
+    header = output_header(get_space("t81"), Protocol.from_dict(table.protocol), table.seeds,
+                           parse_shard(None))
+    _check_existing_output(tmp_path / "old.h5", header)  # no BuildMismatchError

@@ -25,6 +25,7 @@ from nasbench_tools.build.plan import WHOLE, Shard, make_plan
 from nasbench_tools.exceptions import BuildMismatchError, ConfigError
 from nasbench_tools.runtime import resolve_device
 from nasbench_tools.spaces import CellSpace
+from nasbench_tools.spaces.space import without_description
 from nasbench_tools.table.hdf5 import read_header, read_table, write_table
 from nasbench_tools.table.schema import Status
 from nasbench_tools.train.protocol import Protocol
@@ -159,6 +160,7 @@ def _check_existing_output(out: Path, header: dict[str, object]) -> None:
     if not out.exists():
         return
     found = read_header(out)
+    found["space"] = without_description(found.get("space"))
     if isinstance(found.get("protocol"), dict):  # a table of an older version
         found["protocol"] = Protocol.canonical(found["protocol"])
     differing = [k for k in ("space", "dataset", "protocol", "seeds", "shard")

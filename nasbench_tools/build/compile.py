@@ -24,7 +24,7 @@ def output_header(space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], 
                   ) -> dict[str, Any]:
     """What must match between a journal, an existing output and a new build call."""
     return {
-        "space": space.to_dict(),
+        "space": space.identity(),
         "dataset": protocol.dataset,
         "protocol": protocol.to_dict(),
         "seeds": list(seeds),

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from nasbench_tools.exceptions import BuildMismatchError, TableFormatError
+from nasbench_tools.spaces.space import without_description
 from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
 from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
@@ -109,6 +110,7 @@ def _read_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 
 def _check_header(path: Path, found: Mapping[str, Any], wanted: Mapping[str, Any]) -> None:
+    found = {**found, "space": without_description(found.get("space"))}
     if isinstance(found.get("protocol"), Mapping):  # a journal of an older version
         found = {**found, "protocol": Protocol.canonical(found["protocol"])}
     differing = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))

@@ -32,12 +32,12 @@ def _builtin(name: str, ops: list[str], description: str) -> CellSpace:
 _SPACES: dict[str, CellSpace] = {
     s.name: s
     for s in (
-        # The descriptions are stored in every table's `space` attribute, and builds and
-        # merges compare spaces whole: changing one would refuse the tables already built.
+        # descriptions are stored with every table but are not part of a space's identity
+        # (CellSpace.identity), so rewording one leaves built tables mergeable and resumable
         _builtin(
             "t81",
             ["sep_conv_3x3", "skip_connect", "max_pool_3x3"],
-            "3^4 archs: one node per cell, separate normal/reduce genotypes (METHOD §2.4)",
+            "3^4 archs: one node per cell, separate normal/reduce genotypes (docs/methods.md)",
         ),
         _builtin(
             "t81-none",

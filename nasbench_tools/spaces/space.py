@@ -93,7 +93,7 @@ class CellSpace:
     nodes: int = 1
     multiplier: int = 1
     shared: bool = False
-    description: str = ""
+    description: str = field(default="", compare=False)  # words for people, not identity
     _radices: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -249,6 +249,11 @@ class CellSpace:
             ],
         }
 
+    def identity(self) -> dict[str, Any]:
+        """`to_dict` without the description: what makes two spaces the same space (builds,
+        journals and merges compare this, so rewording a description changes nothing)."""
+        return without_description(self.to_dict())
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
@@ -287,3 +292,11 @@ def dense_edges(ops: Sequence[str], *, nodes: int = 1, shared: bool = False) -> 
         for node in range(2, 2 + nodes)
         for source in range(node)
     )
+
+
+def without_description(space: Any) -> Any:
+    """A space dict (as stored in tables and journals) without its ``description``; anything
+    else unchanged."""
+    if isinstance(space, dict):
+        return {k: v for k, v in space.items() if k != "description"}
+    return space

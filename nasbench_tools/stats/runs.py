@@ -274,7 +274,8 @@ def _load_traces(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path,
 def _settings_key(trace: SearchTrace) -> dict[str, str]:
     search = {k: v for k, v in dict(trace.config.get("search", {})).items()
               if k not in _IRRELEVANT}
-    return {"table": trace.table_sha256 or trace.table, "space": trace.space.to_json(),
+    return {"table": trace.table_sha256 or trace.table,
+            "space": json.dumps(trace.space.identity(), sort_keys=True),
             "search": json.dumps(search, sort_keys=True),
             "protocol": json.dumps(trace.config.get("protocol", {}), sort_keys=True)}
 
