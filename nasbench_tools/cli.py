@@ -191,7 +191,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
         trace = run_search(args.method, args.table, seed=args.seed, device=args.device,
                            overrides=overrides, params=parse_assignments(args.param or []),
-                           callback=report, checkpoint=ckpt, deadline=deadline)
+                           callback=report, checkpoint=ckpt, deadline=deadline,
+                           data_root=args.data_root)
     if not trace.finished:
         print(f"{ckpt}: stopped by the time limit after {len(trace.records)} epoch(s); run the "
               "same command again to go on", file=sys.stderr)
@@ -222,7 +223,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
                        out_dir=args.out or f"traces/{args.method}", values=values,
                        params=parse_assignments(args.param or []),
                        overrides=_search_overrides(args), device=args.device, jobs=args.jobs,
-                       scheduler=args.scheduler, progress=print)
+                       scheduler=args.scheduler, progress=print, data_root=args.data_root)
     print(summary.format())
     return 0
 
@@ -282,6 +283,8 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
                        help="search setting override (see SearchConfig)")
         p.add_argument("--param", action="append", metavar="KEY=VALUE",
                        help="method parameter, e.g. weight_decay=2.7e-3")
+        p.add_argument("--data-root", help="directory (or file) holding the table's dataset "
+                                           "(docs/datasets.md)")
         if name == "search":
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--out", help="trace file to write (traces/<method>-s<seed>.h5)")

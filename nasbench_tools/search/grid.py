@@ -64,14 +64,14 @@ class GridSummary:
 
 
 def search_worker(method: str, table: str, seed: int, params: Mapping[str, Any],
-                  overrides: Mapping[str, Any], device: str, checkpoint: str | None = None
-                  ) -> tuple[int, dict[str, Any], SearchTrace]:
+                  overrides: Mapping[str, Any], device: str, checkpoint: str | None = None,
+                  data_root: str | None = None) -> tuple[int, dict[str, Any], SearchTrace]:
     """One search of a grid (module level, so loky and Dask workers can import it); with
     ``checkpoint`` the search's own state file lets a killed grid go on within the run."""
     from nasbench_tools.search.engine import run_search
 
     trace = run_search(method, table, seed=seed, device=device, overrides=overrides,
-                       params=params, checkpoint=checkpoint)
+                       params=params, checkpoint=checkpoint, data_root=data_root)
     return seed, dict(params), trace
 
 
@@ -85,6 +85,7 @@ def run_grid(
     values: Sequence[float] | None = None, params: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None, device: str = "cpu", jobs: int = 1,
     scheduler: str | None = None, progress: Callable[[str], None] | None = None,
+    data_root: str | None = None,
 ) -> GridSummary:
     """Run ``method`` for every grid value (the strategy's own grid unless ``values``) and seed;
     traces go to ``out_dir``; runs whose trace exists are read back instead of re-run."""
@@ -110,7 +111,7 @@ def run_grid(
             run_params = {**(params or {}), **({parameter: v} if v is not None else {})}
             make_strategy(method, config, run_params)  # bad parameters fail before any work
             calls.append((method, str(table), s, run_params, dict(overrides or {}), device,
-                          str(checkpoint_path(path))))
+                          str(checkpoint_path(path)), data_root))
     for seed, run_params, trace in map_unordered(search_worker, calls, jobs=jobs,
                                                  scheduler=scheduler):
         value = run_params.get(parameter) if parameter else None
