@@ -182,7 +182,9 @@ def test_hessian_with_running_statistics(trace: SearchTrace, bench: Benchmark) -
     first = evald.records[0]
     assert np.array_equal(first.alphas, trace.records[0].alphas)  # the search is unchanged
     assert math.isfinite(first.lambda_max) and first.lambda_max != trace.records[0].lambda_max
-    assert evald.config["hessian"].startswith("eval-mode BN")
+    assert evald.config["hessian_eval"]["bn"] == "eval"
+    assert trace.config["hessian_eval"] == {"bn": "train", "batches": 1, "split": "B",
+                                            "first_batch": "the epoch's last"}
 
 
 def test_plot_trace_draws_three_panels(trace: SearchTrace) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nasbench_tools.search.strategies.base import EpochSettings, Strategy
+from nasbench_tools.search.strategies.base import Action, EpochSettings, Strategy
 from nasbench_tools.search.trace import EpochRecord
 
 
@@ -81,9 +81,9 @@ def _one_epoch(strategy: Strategy, runner: EpochRunner, s: LoopState,
         callback(record)
     if strategy.needs_snapshots:
         runner.snapshot(s.epoch)
-    if decision.action == "stop":
+    if decision.action is Action.STOP:
         s.result_epoch = decision.epoch
-    elif decision.action == "rollback":
+    elif decision.action is Action.ROLLBACK:
         runner.restore(decision.epoch)
         strategy.on_rollback(decision.epoch)
         s.epoch, s.iteration = decision.epoch + 1, s.iteration + 1

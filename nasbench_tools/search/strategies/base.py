@@ -9,6 +9,7 @@ state (DARTS-ADA). Every hook has a do-nothing default, so plain DARTS is almost
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from nasbench_tools.search.config import SearchConfig
@@ -25,13 +26,19 @@ class EpochSettings:
     cutout_prob: float = 0.0
 
 
+class Action(StrEnum):
+    """What the loop does after an epoch."""
+
+    CONTINUE = "continue"
+    STOP = "stop"  # return the architecture of the decision's epoch
+    ROLLBACK = "rollback"  # restore the state saved at the end of that epoch, go on from there
+
+
 @dataclass(frozen=True)
 class Decision:
-    """``action`` is ``"continue"``, ``"stop"`` (return the architecture of ``epoch``) or
-    ``"rollback"`` (restore the state saved at the end of ``epoch`` and go on from there);
-    ``event`` is the text logged in the trace."""
+    """An `Action`, the epoch it refers to, and ``event``: the text logged in the trace."""
 
-    action: str = "continue"
+    action: Action = Action.CONTINUE
     epoch: int = -1
     event: str = ""
 

@@ -14,7 +14,7 @@ from typing import Any
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.search.config import SearchConfig
 from nasbench_tools.search.early_stop import EarlyStop, early_stop
-from nasbench_tools.search.strategies.base import CONTINUE, Decision, Strategy
+from nasbench_tools.search.strategies.base import CONTINUE, Action, Decision, Strategy
 
 
 class EigenvalueMonitor:
@@ -70,7 +70,7 @@ class DartsES(Strategy):
         fired = self.monitor.add(epoch, lambda_max)
         if fired is None:
             return CONTINUE
-        return Decision("stop", fired.return_epoch, _fired_text(fired))
+        return Decision(Action.STOP, fired.return_epoch, _fired_text(fired))
 
     def on_rollback(self, epoch: int) -> None:
         self.monitor.truncate(epoch)
