@@ -12,16 +12,13 @@ Workers only compute; they never touch the journal or the table.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
 
-from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.parallel import map_unordered
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
 from nasbench_tools.train.task import Task
-
-R = TypeVar("R")
 
 
 def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, device: str,
@@ -60,43 +57,3 @@ def run_groups(
     calls = [(list(group), space, protocol, device, data_root, fuse, compile_mode,
               checkpoint_dir, deadline) for group in groups]
     yield from map_unordered(run_group, calls, jobs=jobs, scheduler=scheduler)
-
-
-def map_unordered(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *, jobs: int = 1,
-                  scheduler: str | None = None) -> Iterator[R]:
-    """``fn(*args)`` for every ``args`` in ``calls``, yielded in completion order: in this
-    process (``jobs=1``), on ``jobs`` loky processes, or on the Dask cluster at ``scheduler``.
-    ``fn`` must be importable by name (a module-level function)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
-    if scheduler is not None:
-        yield from _dask(fn, calls, scheduler)
-    elif jobs == 1:
-        for args in calls:
-            yield fn(*args)
-    else:
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered",
-                            batch_size=1, pre_dispatch="2*n_jobs")
-        yield from parallel(delayed(fn)(*args) for args in calls)
-
-
-def _dask(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], scheduler: str
-          ) -> Iterator[R]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ConfigError(
-            "--scheduler needs dask.distributed: pip install 'nasbench-tools[dask]'"
-        ) from None
-    try:
-        client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from None
-    try:
-        futures = [client.submit(fn, *args, pure=False) for args in calls]
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.close()

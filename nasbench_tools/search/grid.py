@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench_tools.build.executor import map_unordered
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
+from nasbench_tools.parallel import map_unordered
 from nasbench_tools.search.checkpoint import checkpoint_path
 from nasbench_tools.search.config import get_search_config
 from nasbench_tools.search.strategies import STRATEGIES, make_strategy, method_overrides

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasbench_tools.build.executor import map_unordered
+from nasbench_tools.parallel import map_unordered
 from nasbench_tools.search.checkpoint import checkpoint_path
 from nasbench_tools.search.trace import SearchTrace
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_tools.build.executor import map_unordered
 from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.parallel import map_unordered
 from nasbench_tools.stats.convergence import (
     ConvergenceCurves,
     convergence_curves,
