@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench_tools.nn.network import reduction_indices
+from nasbench_tools.spaces import reduction_indices
 from nasbench_tools.stats import param_free_counts
 from nasbench_tools.table import Benchmark, Metric
 

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.nn.ops import FactorizedReduce, Identity, Noise, ReLUConvBN, make_op
-from nasbench_tools.spaces.space import Arch, CellSpace, Edge
+from nasbench_tools.spaces.space import Arch, CellSpace, Edge, reduction_indices
 
 __all__ = [
     "AuxiliaryHead",
@@ -49,12 +49,6 @@ __all__ = [
 EdgeFactory = Callable[[Edge, int, int], nn.Module]
 """``factory(edge, channels, stride) -> module`` that maps [B, C, H, W] to [B, C, H/s, W/s]."""
 
-
-def reduction_indices(layers: int) -> tuple[int, ...]:
-    """Indices of the reduction cells: ``sorted({layers // 3, 2 * layers // 3})``."""
-    if layers < 1:
-        raise ConfigError(f"a network needs layers >= 1, got {layers}")
-    return tuple(sorted({layers // 3, 2 * layers // 3}))
 
 
 def drop_path(x: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:

@@ -1,10 +1,19 @@
 """Search spaces: `CellSpace`, `Arch`, the id <-> architecture bijection and a registry."""
 
 from nasbench_tools.spaces.registry import get_space, list_spaces, load_space_toml, register_space
-from nasbench_tools.spaces.space import KNOWN_OPS, Arch, CellSpace, Edge, dense_edges
+from nasbench_tools.spaces.space import (
+    KNOWN_OPS,
+    PARAMETER_FREE_OPS,
+    Arch,
+    CellSpace,
+    Edge,
+    dense_edges,
+    reduction_indices,
+)
 
 __all__ = [
     "KNOWN_OPS",
+    "PARAMETER_FREE_OPS",
     "Arch",
     "CellSpace",
     "Edge",
@@ -12,5 +21,6 @@ __all__ = [
     "get_space",
     "list_spaces",
     "load_space_toml",
+    "reduction_indices",
     "register_space",
 ]

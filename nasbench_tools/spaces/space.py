@@ -43,6 +43,17 @@ KNOWN_OPS: tuple[str, ...] = (
 
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
 
+#: Ops without parameters: what DARTS drifts to when it collapses.
+PARAMETER_FREE_OPS = frozenset({"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"})
+
+
+def reduction_indices(layers: int) -> tuple[int, ...]:
+    """Indices of the reduction cells of an ``layers``-cell network: ``sorted({layers // 3,
+    2 * layers // 3})`` (the DARTS macro network; every other cell is a normal cell)."""
+    if layers < 1:
+        raise ConfigError(f"a network needs layers >= 1, got {layers}")
+    return tuple(sorted({layers // 3, 2 * layers // 3}))
+
 
 @dataclass(frozen=True)
 class Edge:

@@ -13,11 +13,9 @@ import numpy as np
 from scipy import stats
 
 from nasbench_tools.exceptions import ConfigError
-from nasbench_tools.spaces import CellSpace
+from nasbench_tools.spaces import PARAMETER_FREE_OPS, CellSpace, reduction_indices
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
-
-PARAMETER_FREE_OPS = frozenset({"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def dead_archs(bench: Benchmark) -> np.ndarray:
     Such networks can only learn the class prior (chance-level accuracy).
     """
     space, layers = bench.space, int(bench.protocol["layers"])
-    reductions = {layers // 3, 2 * layers // 3}
+    reductions = set(reduction_indices(layers))
     return np.array([i for i in range(space.size) if not _carries_signal(space, i, layers,
                                                                           reductions)],
                     dtype=np.int64)

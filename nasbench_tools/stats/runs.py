@@ -38,8 +38,7 @@ import numpy as np
 
 from nasbench_tools.exceptions import ConfigError, NasbenchError, TableFormatError
 from nasbench_tools.search.trace import EpochRecord, SearchTrace
-from nasbench_tools.spaces import CellSpace
-from nasbench_tools.stats.agreement import PARAMETER_FREE_OPS
+from nasbench_tools.spaces import PARAMETER_FREE_OPS, CellSpace
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
 
