@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasbench_tools.exceptions import ConfigError, OutOfSpaceError, UnknownNameError
@@ -101,3 +102,12 @@ def test_toml_space_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_arch_is_a_value() -> None:
     assert Arch((1, 2)) == Arch([1, 2])  # type: ignore[arg-type]
     assert hash(Arch((1, 2))) == hash(Arch((1, 2)))
+
+
+@pytest.mark.parametrize("name", ["t81", "t81-none", "t16", "t256"])
+def test_encodings_are_the_id_map_for_every_arch(name: str) -> None:
+    space = get_space(name)
+    enc = space.encodings()
+    assert enc.shape == (space.size, space.n_edges) and enc.dtype == np.uint8
+    assert [tuple(int(v) for v in row) for row in enc] == [space.arch(i).ops
+                                                           for i in range(space.size)]

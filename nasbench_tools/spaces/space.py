@@ -22,7 +22,10 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from nasbench_tools.exceptions import ConfigError, OutOfSpaceError, UnknownNameError
 
@@ -172,6 +175,17 @@ class CellSpace:
             index, op = divmod(index, radix)
             ops.append(op)
         return Arch(tuple(ops))
+
+    def encodings(self) -> np.ndarray:
+        """uint8 ``[arch, edge]``: the op index on every edge, row = arch id (the same mixed
+        radix as `index`, for all architectures at once)."""
+        import numpy as np
+
+        ids = np.arange(self.size, dtype=np.int64)
+        out = np.empty((self.size, self.n_edges), dtype=np.uint8)
+        for e, radix in enumerate(self._radices):
+            ids, out[:, e] = np.divmod(ids, radix)
+        return out
 
     def archs(self) -> Iterator[Arch]:
         """Every architecture, in id order."""

@@ -87,12 +87,8 @@ def _nanmean_seeds(final: np.ndarray) -> np.ndarray:
 
 
 def encodings(space: CellSpace) -> np.ndarray:
-    """uint8 ``[arch, edge]``: the op index on every edge, row = arch id (mixed radix)."""
-    ids = np.arange(space.size, dtype=np.int64)
-    out = np.empty((space.size, space.n_edges), dtype=np.uint8)
-    for e, radix in enumerate(space.radices):
-        ids, out[:, e] = np.divmod(ids, radix)
-    return out
+    """uint8 ``[arch, edge]`` as stored in ``/archs/encoding`` (`CellSpace.encodings`)."""
+    return space.encodings()
 
 
 def derive(data: TableData) -> DerivedArrays:
