@@ -104,11 +104,11 @@ def test_fused_fp32_gradients_are_as_close_to_fp64_as_separate_ones() -> None:
     import copy
 
     from nasbench_tools.train.seeding import data_seed, init_seed
-    from nasbench_tools.train.trainer import _build, device_data, train_batches
+    from nasbench_tools.train.trainer import _build, protocol_data, train_batches
 
     space = get_space("t81")
     protocol = get_protocol("digits", "quick", {"n_train": 192})
-    data = device_data(protocol, "cpu")
+    data = protocol_data(protocol, "cpu")
     archs = CASES["t81"]
     nets = []
     for a in archs:

@@ -37,15 +37,15 @@ def compile_table(journal: Journal, space: CellSpace, protocol: Protocol, seeds:
                   engine: str = "separate") -> TableData:
     """The table of every result in ``journal``; tasks of the plan without one are running
     (handed out, unfinished) or pending."""
+    from nasbench_tools.data.source import data_provenance
     from nasbench_tools.runtime import environment
-    from nasbench_tools.train.trainer import data_provenance
 
     attrs: dict[str, Any] = {
         **environment(),
         "device": device,
         "engine": engine,
         "shard": str(shard),
-        **data_provenance(protocol, data_root=data_root),
+        **data_provenance(protocol.split, data_root=data_root),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     table = TableData.empty(space, protocol.dataset, protocol.to_dict(), seeds, protocol.epochs,

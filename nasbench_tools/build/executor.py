@@ -31,14 +31,14 @@ def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, devic
     the group's tasks; on a cluster the directory must be on a shared file system). After
     ``deadline`` (``time.time()``) no run starts and a fused group stops after its epoch; the
     results returned are those of the finished runs only."""
-    from nasbench_tools.train.trainer import device_data, train_group
+    from nasbench_tools.train.trainer import protocol_data, train_group
 
     if not fuse:
         return train_group(tasks, space, protocol, device=device, data_root=data_root,
                            deadline=deadline)
     from nasbench_tools.train.fused_trainer import train_fused
 
-    data = device_data(protocol, device, data_root=data_root)
+    data = protocol_data(protocol, device, data_root=data_root)
     checkpoint = None
     if checkpoint_dir is not None:
         key = hashlib.sha256(repr([(t.arch, t.seed) for t in tasks]).encode()).hexdigest()

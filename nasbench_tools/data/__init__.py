@@ -29,6 +29,7 @@ from nasbench_tools.data.loaders import (
     load_svhn,
 )
 from nasbench_tools.data.raw import RawDataset
+from nasbench_tools.data.source import SplitSpec, data_provenance, device_data, load_split
 from nasbench_tools.data.splits import SplitIndices, halves, make_split, stratified_counts
 
 if TYPE_CHECKING:
@@ -50,7 +51,10 @@ __all__ = [
     "MissingDependencyError",
     "RawDataset",
     "SplitIndices",
+    "SplitSpec",
     "augment",
+    "data_provenance",
+    "device_data",
     "halves",
     "list_datasets",
     "load_cifar",
@@ -58,6 +62,7 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
+    "load_split",
     "load_svhn",
     "make_split",
     "parse_idx",

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasbench_tools.data.device import augment
+from nasbench_tools.data.source import load_split
 from nasbench_tools.data.splits import halves
 from nasbench_tools.exceptions import BuildMismatchError
 from nasbench_tools.nn.supernet import Supernet
@@ -57,7 +58,7 @@ from nasbench_tools.search.trace import EpochRecord, SearchTrace
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.table.schema import Metric
 from nasbench_tools.train.protocol import Protocol
-from nasbench_tools.train.trainer import device_data, evaluate, load_split
+from nasbench_tools.train.trainer import evaluate, protocol_data
 
 
 class SupernetRunner:
@@ -68,7 +69,7 @@ class SupernetRunner:
         self.bench, self.config, self.strategy = bench, config, strategy
         self.protocol = Protocol.from_dict(bench.protocol)
         _check_split(bench, self.protocol, data_root)
-        data = device_data(self.protocol, device, data_root=data_root)
+        data = protocol_data(self.protocol, device, data_root=data_root)
         self.dev = data.device
         a, b = (torch.as_tensor(i, device=self.dev)
                 for i in halves(np.arange(len(data.y_train)), config.train_portion))
@@ -316,7 +317,7 @@ def _check_split(bench: Benchmark, protocol: Protocol, data_root: str | None) ->
     expected = bench.data.attrs.get("split_sha256")
     if not expected:
         return  # tables made in memory (tests) carry no split hash
-    actual = load_split(protocol, data_root=data_root).sha256()
+    actual = load_split(protocol.split, data_root=data_root).sha256()
     if actual != expected:
         raise BuildMismatchError(
             f"the {bench.dataset!r} split rebuilt from the table's protocol has hash "

@@ -40,7 +40,13 @@ from nasbench_tools.train.protocol import Protocol
 from nasbench_tools.train.result import RunResult
 from nasbench_tools.train.seeding import data_seed, init_seed
 from nasbench_tools.train.task import Task
-from nasbench_tools.train.trainer import _build, at_least_fp32, autocast, device_data, train_batches
+from nasbench_tools.train.trainer import (
+    _build,
+    at_least_fp32,
+    autocast,
+    protocol_data,
+    train_batches,
+)
 
 #: One INFO line per fused epoch (a group of 81 archs x 50 epochs is one long task, so this is
 #: the only sign of progress inside it); the CLI shows these lines on stderr.
@@ -92,7 +98,7 @@ def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
     if len(seeds) != 1:
         raise ConfigError(f"a fused group trains one seed, got seeds {sorted(seeds)}")
     seed = seeds.pop()
-    data = data if data is not None else device_data(protocol, device)
+    data = data if data is not None else protocol_data(protocol, device)
     dev = torch.device(device)
     nets = []
     forks = [dev] if dev.type == "cuda" else []

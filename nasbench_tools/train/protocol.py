@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nasbench_tools.config import apply_overrides
+from nasbench_tools.data.source import SplitSpec
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
 
 PRECISIONS = ("fp32", "bf16", "fp64")
@@ -90,6 +91,12 @@ class Protocol:
                               f"{', '.join(PRECISIONS)}")
         if self.grad_clip <= 0 or self.weight_decay < 0 or self.aux_weight < 0:
             raise ConfigError("protocol grad_clip must be > 0, weight_decay and aux_weight >= 0")
+
+    @property
+    def split(self) -> SplitSpec:
+        """The dataset and how it is split (what `nasbench_tools.data.source` loads)."""
+        return SplitSpec(self.dataset, n_valid=self.n_valid, n_test=self.n_test,
+                         n_train=self.n_train, split_seed=self.split_seed)
 
     def lr_at(self, epoch: int) -> float:
         """Cosine schedule from ``lr`` to ``lr_min`` over ``epochs``, indexed by absolute epoch."""

@@ -24,10 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasbench_tools.data.device import DeviceData, augment, to_device
-from nasbench_tools.data.loaders import load_dataset
-from nasbench_tools.data.raw import RawDataset
-from nasbench_tools.data.splits import SplitIndices, make_split
+from nasbench_tools.data.device import DeviceData, augment
+from nasbench_tools.data.source import device_data
 from nasbench_tools.nn import Network, count_flops, count_params
 from nasbench_tools.runtime import torch_threads
 from nasbench_tools.spaces import Arch, CellSpace
@@ -42,43 +40,10 @@ class Diverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-# One dataset per worker process, reused across its tasks (loading and moving data to the
-# device costs more than training a tiny network for an epoch).
-_DATA_CACHE: dict[tuple[object, ...], tuple[DeviceData, SplitIndices]] = {}
-
-
-def _raw_and_split(protocol: Protocol, data_root: str | None) -> tuple[RawDataset, SplitIndices]:
-    raw = load_dataset(protocol.dataset, data_root)
-    split = make_split(raw, n_valid=protocol.n_valid, n_test=protocol.n_test,
-                       n_train=protocol.n_train, seed=protocol.split_seed)
-    return raw, split
-
-
-def load_split(protocol: Protocol, *, data_root: str | None = None) -> SplitIndices:
-    """The split indices a protocol uses (cheap to call in the parent for provenance)."""
-    return _raw_and_split(protocol, data_root)[1]
-
-
-def data_provenance(protocol: Protocol, *, data_root: str | None = None) -> dict[str, str]:
-    """What a table records about its data: the split's hash, where the images were read
-    from, and any caveat that must travel with the numbers (e.g. a lossy JPEG re-encoding)."""
-    raw, split = _raw_and_split(protocol, data_root)
-    out = {"split_sha256": split.sha256(), "data_source": raw.source}
-    if raw.note:
-        out["data_note"] = raw.note
-    return out
-
-
-def device_data(protocol: Protocol, device: str, *, data_root: str | None = None) -> DeviceData:
-    """The protocol's dataset as tensors on ``device`` (cached: one dataset per process)."""
-    key = (protocol.dataset, data_root, protocol.n_valid, protocol.n_test, protocol.n_train,
-           protocol.split_seed, device, param_dtype(protocol))
-    if key not in _DATA_CACHE:
-        _DATA_CACHE.clear()
-        raw, split = _raw_and_split(protocol, data_root)
-        images = to_device(raw, split, device=device, dtype=param_dtype(protocol))
-        _DATA_CACHE[key] = (images, split)
-    return _DATA_CACHE[key][0]
+def protocol_data(protocol: Protocol, device: str, *, data_root: str | None = None
+                  ) -> DeviceData:
+    """The protocol's dataset on ``device`` in its precision (`nasbench_tools.data.source`)."""
+    return device_data(protocol.split, device, dtype=param_dtype(protocol), data_root=data_root)
 
 
 def train_group(
@@ -90,7 +55,7 @@ def train_group(
     results: list[RunResult] = []
     if deadline is not None and time.time() >= deadline:
         return results
-    data = device_data(protocol, device, data_root=data_root)
+    data = protocol_data(protocol, device, data_root=data_root)
     with torch_threads(protocol.threads):
         for t in tasks:
             if deadline is not None and time.time() >= deadline:
@@ -109,7 +74,7 @@ def train_architecture(
     A run whose loss becomes NaN or infinite is returned as `Status.FAILED` with the reason and
     NaN for the remaining epochs; it does not raise.
     """
-    data = data if data is not None else device_data(protocol, device)
+    data = data if data is not None else protocol_data(protocol, device)
     arch_id = space.index(arch)
     curves = {m: np.full(protocol.epochs, np.nan, dtype=np.float32) for m in STORED_METRICS}
     dev = torch.device(device)
