@@ -2,7 +2,7 @@
 updates alpha, Adam alone or Adam alternating with DSCD global steps.
 
 >>> import torch
->>> a = [torch.zeros(2, 3, requires_grad=True)]
+>>> a = [torch.zeros(2, 3)]
 >>> abs(float(zero_one_loss(a, [torch.ones(2, 3, dtype=torch.bool)])))  # sigma = 1/2
 0.0
 """
