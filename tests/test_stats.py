@@ -16,7 +16,7 @@ from nasbench_tools.stats import (
     table_agreement,
     table_facts,
 )
-from nasbench_tools.table import Benchmark
+from nasbench_tools.table import Benchmark, Metric
 from nasbench_tools.table.benchmark import synthetic_data
 
 
@@ -170,3 +170,25 @@ def test_row_wise_tau_and_rho_equal_scipy_with_ties() -> None:
         assert np.isclose(tau[i], stats.kendalltau(x[i], y[i]).statistic, atol=1e-12)
         assert np.isclose(rho[i], stats.spearmanr(x[i], y[i]).statistic, atol=1e-12)
     assert np.isnan(kendall_rows(np.ones((1, 5)), x[:1, :5])).all()
+
+
+def test_table_report_values_equal_direct_computations() -> None:
+    from scipy import stats as st
+
+    from nasbench_tools.stats.table_report import table_report
+
+    bench = Benchmark.open("data/t81-none-digits.h5")
+    r = table_report(bench)
+    ids = np.arange(81)
+    err = np.asarray(bench.query(ids, Metric.TEST_ERR))
+    valid = np.asarray(bench.query(ids, Metric.VALID_ERR))
+    assert r.valid_test_tau == pytest.approx(st.kendalltau(valid, err).statistic)
+    assert r.best_six[0] == (bench.best(), pytest.approx(err.min()))
+    first = np.asarray(bench.query(ids, Metric.TEST_ERR, epoch=0))
+    assert r.early_taus[0] == (1, pytest.approx(st.kendalltau(first, err).statistic))
+    by_op = {u.op: u for u in r.uniform_cells}  # t81-none: all none, all skip, all sep
+    assert set(by_op) == {"none", "skip_connect", "sep_conv_3x3"}
+    sep = by_op["sep_conv_3x3"]
+    assert sep.rank == int((err < err[sep.arch]).sum()) + 1 and r.n_done == 81
+    assert r.live_tau is not None and r.live_tau[0] == len(dead_archs(bench))
+    assert "## title" in r.format("title")
