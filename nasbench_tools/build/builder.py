@@ -68,13 +68,14 @@ def build_table(
     space: CellSpace, protocol: Protocol, seeds: tuple[int, ...], out: str | Path, *,
     jobs: int = 1, scheduler: str | None = None, shard: Shard = WHOLE, device: str = "auto",
     group_size: int = 1, data_root: str | None = None, progress: bool = True,
-    fuse: int | None = 1, compile_mode: str | None = None, time_limit: float | None = None,
+    fuse: int | None = None, compile_mode: str | None = None, time_limit: float | None = None,
 ) -> BuildSummary:
     """Build (or resume) the table ``out``; see the module docstring.
 
     ``fuse=K > 1`` trains up to K architectures of one seed as one fused network per worker
-    call (`nasbench_tools.train.fused_trainer`); ``None`` picks K = all architectures of the
-    space on a GPU and 1 (no fusion) on the CPU. ``group_size`` applies without fusion.
+    call (`nasbench_tools.train.fused_trainer`); ``None`` (the default, as ``build-table
+    --fuse auto``) picks K = all architectures of the space on a GPU and 1 (no fusion) on the
+    CPU. ``group_size`` applies without fusion.
     ``compile_mode`` compiles the fused training step (`train_fused`); it needs fusion. The
     table's ``engine`` attribute records how the last call trained.
 

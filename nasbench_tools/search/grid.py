@@ -83,7 +83,7 @@ def _run_name(method: str, parameter: str, value: float | None, seed: int) -> st
 def run_grid(
     method: str, table: str | Path, *, seeds: Sequence[int], out_dir: str | Path,
     values: Sequence[float] | None = None, params: Mapping[str, Any] | None = None,
-    overrides: Mapping[str, Any] | None = None, device: str = "cpu", jobs: int = 1,
+    overrides: Mapping[str, Any] | None = None, device: str = "auto", jobs: int = 1,
     scheduler: str | None = None, progress: Callable[[str], None] | None = None,
     data_root: str | None = None,
 ) -> GridSummary:

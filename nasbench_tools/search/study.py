@@ -65,7 +65,7 @@ def study_worker(method: str, table: str, seed: int, params: Mapping[str, Any],
 
 
 def run_study(specs: Sequence[SearchSpec], table: str | Path, out_dir: str | Path, *,
-              overrides: Mapping[str, Any] | None = None, device: str = "cpu", jobs: int = 1,
+              overrides: Mapping[str, Any] | None = None, device: str = "auto", jobs: int = 1,
               scheduler: str | None = None, time_limit: float | None = None,
               progress: Callable[[str], None] | None = None) -> StudySummary:
     """Run (or go on with) every search of ``specs`` whose finished trace is not in
