@@ -70,4 +70,7 @@ def environment() -> dict[str, str]:
         "torch_version": torch.__version__,
         "cuda_version": str(torch.version.cuda),
         "platform": platform.platform(),
+        # the CPU kernels torch chose (AVX2, AVX512, ...): CPU numbers reproduce bit for bit
+        # only with the same kernels (set ATEN_CPU_CAPABILITY to choose them; data/README.md)
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
