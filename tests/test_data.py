@@ -167,6 +167,25 @@ def test_cifar_missing_key_and_env(tmp_path: Path, monkeypatch) -> None:
         load_dataset("cifar10")
 
 
+class _RunsCode:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (print, ("code ran",))
+
+
+def test_a_cifar_batch_that_would_run_code_is_refused(tmp_path: Path, capsys) -> None:
+    """CIFAR batches are pickles; only numpy arrays and plain containers may load from them,
+    also from a Python 2 style pickle (protocol 2)."""
+    _write_cifar(tmp_path, 10)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    proto2 = pickle.loads(batch.read_bytes())
+    batch.write_bytes(pickle.dumps(proto2, protocol=2))
+    assert load_cifar(tmp_path, n_classes=10).n_train == 20
+    batch.write_bytes(pickle.dumps({b"data": _RunsCode(), b"labels": [0]}))
+    with pytest.raises(ConfigError, match=r"builtins\.print, which a CIFAR batch never holds"):
+        load_cifar(tmp_path, n_classes=10)
+    assert "code ran" not in capsys.readouterr().out
+
+
 def test_svhn_mat(tmp_path: Path) -> None:
     scipy_io = pytest.importorskip("scipy.io")
     rng = np.random.default_rng(0)

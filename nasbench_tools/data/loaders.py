@@ -150,12 +150,31 @@ _CIFAR_LAYOUT: dict[int, tuple[str, tuple[str, ...], str, str, bytes, bytes]] = 
 }
 
 
+#: What the official CIFAR python batches contain besides plain containers: numpy arrays
+#: (and, in Python 2 pickles, byte strings through ``_codecs.encode``). Nothing else loads.
+_CIFAR_GLOBALS = frozenset({
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+})
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, strings, numbers and numpy arrays, so a
+    file that is not a CIFAR batch cannot run code when it is read."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _CIFAR_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it refers to {module}.{name}, which a CIFAR batch never "
+                                     "holds (only numpy arrays and plain containers load)")
+
+
 def _unpickle(path: Path) -> dict[bytes, Any]:
     if not path.is_file():
         raise DataNotFoundError(f"CIFAR batch file {str(path)!r} does not exist")
     try:
-        with path.open("rb") as f:
-            obj = pickle.load(f, encoding="bytes")  # the official python batches are pickles
+        with path.open("rb") as f:  # the official python batches are pickles
+            obj = _CifarUnpickler(f, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
         msg = f"CIFAR batch file {str(path)!r} is not a readable pickle: {exc}"
         raise ConfigError(msg) from None
