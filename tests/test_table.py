@@ -92,9 +92,11 @@ def test_stored_derived_arrays_match(table_path: Path) -> None:
 
 def test_read_header_decodes_root_attrs(table_path: Path) -> None:
     header = read_header(table_path)
-    assert header["schema_version"] == 1 and header["seeds"] == (0, 1, 2)
-    assert header["space"]["name"] == "t81" and header["protocol"] == {"synthetic": True}
-    assert header["provenance"] == ATTRS["provenance"] and header["cuda"] is False
+    assert header.schema_version == 1 and header.seeds == (0, 1, 2)
+    assert header.space["name"] == "t81" and header.protocol == {"synthetic": True}
+    assert header.attrs["provenance"] == ATTRS["provenance"] and header.attrs["cuda"] is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        header.dataset = "other"  # type: ignore[misc]
 
 
 def test_failed_write_leaves_existing_file_untouched(
@@ -140,7 +142,7 @@ def test_wrong_schema_version(table_path: Path) -> None:
         f.attrs["schema_version"] = 7
     with pytest.raises(SchemaVersionError, match=r"t81\.h5.*version 7.*version 1"):
         read_table(table_path)
-    assert read_header(table_path, check_version=False)["schema_version"] == 7
+    assert read_header(table_path, check_version=False).schema_version == 7
 
 
 def test_missing_dataset(table_path: Path) -> None:

@@ -160,10 +160,11 @@ def _check_existing_output(out: Path, header: dict[str, object]) -> None:
     """Refuse to touch an output that belongs to another build (read errors propagate)."""
     if not out.exists():
         return
-    found = read_header(out)
-    found["space"] = without_description(found.get("space"))
-    if isinstance(found.get("protocol"), dict):  # a table of an older version
-        found["protocol"] = Protocol.canonical(found["protocol"])
+    h = read_header(out)
+    found = {"space": without_description(dict(h.space)), "dataset": h.dataset,
+             # a table of an older version may lack protocol fields added since
+             "protocol": Protocol.canonical(h.protocol), "seeds": h.seeds,
+             "shard": h.attrs.get("shard")}
     differing = [k for k in ("space", "dataset", "protocol", "seeds", "shard")
                  if _norm(found.get(k)) != _norm(header[k])]
     if differing:

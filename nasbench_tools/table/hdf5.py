@@ -8,7 +8,7 @@ target, so a crash or an error never leaves a half-written table at ``path``::
     >>> write_table(data, "data/t81-digits.h5")          # doctest: +SKIP
     >>> read_table("data/t81-digits.h5").shape           # doctest: +SKIP
     (81, 3, 20)
-    >>> read_header("data/t81-digits.h5")["dataset"]     # doctest: +SKIP
+    >>> read_header("data/t81-digits.h5").dataset        # doctest: +SKIP
     'digits'
 """
 
@@ -331,14 +331,29 @@ def _header(f: h5py.File, path: str | Path, check_version: bool) -> dict[str, An
     return header
 
 
-def read_header(path: str | Path, *, check_version: bool = True) -> dict[str, Any]:
-    """The root attributes, decoded (``space`` and ``protocol`` as dicts, ``seeds`` a tuple).
+@dataclass(frozen=True)
+class TableHeader:
+    """A table's root attributes, decoded: what `read_header` returns. ``space`` and
+    ``protocol`` are the stored dicts; ``attrs`` holds every other attribute (provenance)."""
 
-    Cheap: no array is read. With ``check_version=False`` a table of another schema version is
-    described instead of refused.
-    """
+    schema_version: int
+    space: Mapping[str, Any]
+    dataset: str
+    protocol: Mapping[str, Any]
+    seeds: tuple[int, ...]
+    epochs: int
+    content_sha256: str
+    attrs: Mapping[str, Any]
+
+
+def read_header(path: str | Path, *, check_version: bool = True) -> TableHeader:
+    """The root attributes, decoded. Cheap: no array is read. With ``check_version=False`` a
+    table of another schema version is described instead of refused."""
     with _open(path) as f:
-        return _header(f, path, check_version)
+        h = _header(f, path, check_version)
+    fields = ("schema_version", "space", "dataset", "protocol", "seeds", "epochs",
+              "content_sha256")
+    return TableHeader(**{k: h.pop(k) for k in fields}, attrs=h)
 
 
 def read_table(path: str | Path) -> TableData:
