@@ -33,7 +33,7 @@ def child(args: argparse.Namespace) -> None:
     times = []
     for seed in range(args.groups):
         t0 = time.perf_counter()
-        train_fused(space, [Task(arch=a, seed=seed) for a in range(args.archs)], protocol,
+        train_fused([Task(arch=a, seed=seed) for a in range(args.archs)], space, protocol,
                     device=args.device, compile_mode=args.mode or None)
         times.append(time.perf_counter() - t0)
     print(json.dumps(times))

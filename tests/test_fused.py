@@ -145,7 +145,7 @@ def test_fused_training_equals_separate_training() -> None:
                                                 "precision": "fp64"})
     tasks = [Task(a, 1) for a in CASES["t81"]]
     separate = train_group(tasks, space, protocol, device="cpu")
-    fused = train_fused(space, tasks, protocol, device="cpu")
+    fused = train_fused(tasks, space, protocol, device="cpu")
     for s, f in zip(separate, fused, strict=True):
         assert (s.arch, s.seed, s.status, s.n_params, s.flops) == \
             (f.arch, f.seed, f.status, f.n_params, f.flops)
@@ -164,8 +164,8 @@ def test_fused_bf16_training_is_close_to_separate_bf16_training() -> None:
     protocol = get_protocol("digits", "quick", overrides)
     tasks = [Task(a, 1) for a in CASES["t81"]]
     separate = train_group(tasks, space, protocol, device="cpu")
-    fused = train_fused(space, tasks, protocol, device="cpu")
-    fp32 = train_fused(space, tasks, get_protocol("digits", "quick", {**overrides,
+    fused = train_fused(tasks, space, protocol, device="cpu")
+    fp32 = train_fused(tasks, space, get_protocol("digits", "quick", {**overrides,
                                                                       "precision": "fp32"}))
     for s, f, f32 in zip(separate, fused, fp32, strict=True):
         assert f.status is s.status and not f.same_numbers(f32)
@@ -177,7 +177,7 @@ def test_a_group_of_two_seeds_is_refused() -> None:
     from nasbench_tools.exceptions import ConfigError
 
     with pytest.raises(ConfigError, match="one seed"):
-        train_fused(get_space("t81"), [Task(0, 0), Task(1, 1)], get_protocol("digits", "quick"))
+        train_fused([Task(0, 0), Task(1, 1)], get_space("t81"), get_protocol("digits", "quick"))
 
 
 @pytest.mark.parametrize("archs", [tuple(range(81)), tuple(range(27, 54)), (0, 1, 2, 9, 10, 11)])
@@ -250,8 +250,8 @@ def test_compiled_fused_training_is_close_to_eager() -> None:
     protocol = get_protocol("digits", "quick", {"epochs": 1, "n_train": 192, "layers": 2,
                                                 "channels": 4})
     tasks = [Task(a, 0) for a in (0, 80)]
-    eager = train_fused(space, tasks, protocol, device="cpu")
-    compiled = train_fused(space, tasks, protocol, device="cpu", compile_mode="default")
+    eager = train_fused(tasks, space, protocol, device="cpu")
+    compiled = train_fused(tasks, space, protocol, device="cpu", compile_mode="default")
     for e, c in zip(eager, compiled, strict=True):
         assert c.status is e.status
         for m in (Metric.TRAIN_LOSS, Metric.VALID_LOSS, Metric.TEST_LOSS):
@@ -262,7 +262,7 @@ def test_unknown_compile_mode_is_refused() -> None:
     from nasbench_tools.exceptions import ConfigError
 
     with pytest.raises(ConfigError, match="unknown compile mode 'turbo'"):
-        train_fused(get_space("t81"), [Task(0, 0)], get_protocol("digits", "quick"),
+        train_fused([Task(0, 0)], get_space("t81"), get_protocol("digits", "quick"),
                     compile_mode="turbo")
 
 

@@ -116,7 +116,7 @@ def test_bf16_fused_training_on_cuda_is_close_to_separate() -> None:
                                                 "precision": "bf16"})
     tasks = [Task(a, 1) for a in (0, 40, 80, 13)]
     separate = train_group(tasks, space, protocol, device="cuda")
-    fused = train_fused(space, tasks, protocol, device="cuda")
+    fused = train_fused(tasks, space, protocol, device="cuda")
     for s, f in zip(separate, fused, strict=True):
         assert f.status is s.status is Status.DONE
         np.testing.assert_allclose(f.metrics[Metric.TRAIN_LOSS], s.metrics[Metric.TRAIN_LOSS],

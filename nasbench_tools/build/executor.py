@@ -43,7 +43,7 @@ def run_group(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, devic
     if checkpoint_dir is not None:
         key = hashlib.sha256(repr([(t.arch, t.seed) for t in tasks]).encode()).hexdigest()
         checkpoint = f"{checkpoint_dir}/seed{tasks[0].seed}-{key[:16]}.pt"
-    return train_fused(space, tasks, protocol, device=device, data=data,
+    return train_fused(tasks, space, protocol, device=device, data=data,
                        compile_mode=compile_mode, checkpoint=checkpoint, deadline=deadline)
 
 

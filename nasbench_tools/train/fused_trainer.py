@@ -11,7 +11,7 @@ sample, but not in the order the separate runs draw them.
 >>> from nasbench_tools.train import get_protocol
 >>> from nasbench_tools.train.task import Task
 >>> space, protocol = get_space("t81"), get_protocol("digits", "quick", {"epochs": 1})
->>> results = train_fused(space, [Task(0, 0), Task(80, 0)], protocol, device="cpu")
+>>> results = train_fused([Task(0, 0), Task(80, 0)], space, protocol, device="cpu")
 >>> [(r.arch, r.status.name) for r in results]
 [(0, 'DONE'), (80, 'DONE')]
 """
@@ -70,7 +70,7 @@ def check_compile_mode(mode: str | None) -> None:
         raise ConfigError(f"unknown compile mode {mode!r}; allowed: {', '.join(COMPILE_MODES)}")
 
 
-def train_fused(space: CellSpace, tasks: Sequence[Task], protocol: Protocol, *,
+def train_fused(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *,
                 device: str = "cpu", data: DeviceData | None = None,
                 compile_mode: str | None = None, checkpoint: str | Path | None = None,
                 deadline: float | None = None) -> list[RunResult]:
