@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from nasbench_tools.build import parse_duration, parse_seeds
-from nasbench_tools.plots import new_figure, plot_curves, save_figure
+from nasbench_tools.plots import new_figure, plot_curves, plot_runs, save_figure
 from nasbench_tools.search.study import SearchSpec, run_study
 from nasbench_tools.stats import load_runs, mean_curves
 
@@ -55,16 +55,17 @@ def go(args: argparse.Namespace) -> None:
 def draw(folder: str, stem: str) -> None:
     runs = load_runs(folder)
     frame = runs.epochs_frame()
-    frame = frame.assign(valid=(frame["threshold_status"] == "valid").astype(float))
+    frame = frame[frame["final"]].assign(
+        valid=(frame["threshold_status"] == "valid").astype(float))
     fig, axes = new_figure(1, 3, figsize=(15.0, 4.0))
-    plot_curves(mean_curves(frame, "valid"), ax=axes[0, 0],
-                ylabel="share of seeds whose thresholded arch is valid")
-    plot_curves(mean_curves(frame, "test_regret"), ax=axes[0, 1],
-                ylabel="test regret of the argmax arch (points)")
-    plot_curves(mean_curves(frame, "sigma_normal"), ax=axes[0, 2], label_suffix=" normal")
-    plot_curves(mean_curves(frame, "sigma_reduce"), ax=axes[0, 2], linestyle="--",
-                label_suffix=" reduce")
-    axes[0, 2].set_ylabel("mean sigmoid weight (solid: normal, dashed: reduce)")
+    plot_curves(mean_curves(frame, "valid"), ax=axes[0, 0], interval=False,
+                ylabel="share of seeds: thresholded arch valid")
+    axes[0, 0].set_ylim(-0.05, 1.05)
+    plot_runs(frame, "test_regret", ax=axes[0, 1],
+              ylabel="argmax arch: test regret (points)")
+    plot_runs(frame, "sigma_normal", ax=axes[0, 2], label_suffix=" normal")
+    plot_runs(frame, "sigma_reduce", ax=axes[0, 2], linestyle="--", label_suffix=" reduce")
+    axes[0, 2].set_ylabel("mean sigma (solid: normal, dashed: reduce)")
     for path in save_figure(fig, stem):
         print(path)
 

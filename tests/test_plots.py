@@ -101,6 +101,12 @@ def test_eigen_alpha_and_scatter_plots(runs, tmp_path: Path) -> None:  # type: i
                                                                    for p in written)
 
 
+def test_plot_runs_draws_one_line_per_run(runs) -> None:  # type: ignore[no-untyped-def]
+    frame = runs.epochs_frame()
+    ax = plots.plot_runs(frame, "test_regret")
+    assert _lines(ax) == 4 and len(ax.get_legend().get_texts()) == 2  # one label per method
+
+
 def test_plot_functions_draw_on_the_axes_they_are_given(runs) -> None:  # type: ignore[no-untyped-def]
     fig, grid = plots.new_figure(1, 2)
     ax = plots.plot_curves(mean_curves(runs, "test_regret"), ax=grid[0, 0])

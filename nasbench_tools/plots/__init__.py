@@ -11,7 +11,12 @@ Saving is the caller's: `save_figure` writes PNG and PDF.
 """
 
 from nasbench_tools.plots.convergence import plot_convergence
-from nasbench_tools.plots.curves import plot_curves, plot_overfitting, plot_param_free_share
+from nasbench_tools.plots.curves import (
+    plot_curves,
+    plot_overfitting,
+    plot_param_free_share,
+    plot_runs,
+)
 from nasbench_tools.plots.eigen import plot_alpha_heatmap, plot_eigen_trajectories
 from nasbench_tools.plots.figure import close_figure, new_axes, new_figure, save_figure
 from nasbench_tools.plots.scatter import plot_correlation, plot_regularisation
@@ -29,6 +34,7 @@ __all__ = [
            "plot_overfitting",
            "plot_param_free_share",
            "plot_regularisation",
+    "plot_runs",
            "plot_trace",
            "save_figure",
 ]

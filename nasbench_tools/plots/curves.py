@@ -9,15 +9,17 @@ from nasbench_tools.plots.figure import new_axes
 from nasbench_tools.stats.curves import Curves
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
 _XLABEL = {"epoch": "search epoch", "elapsed": "search wall time (s)"}
 
 
 def plot_curves(curves: Curves, *, ax: Axes | None = None, ylabel: str | None = None,
-                linestyle: str = "-", label_suffix: str = "", colors: dict[str, str] | None = None
-                ) -> Axes:
-    """One line per group (method) with its shaded interval; n of runs in the legend."""
+                linestyle: str = "-", label_suffix: str = "", colors: dict[str, str] | None = None,
+                interval: bool = True) -> Axes:
+    """One line per group (method) with its shaded interval (``interval=False``: the mean
+    alone, e.g. for a share of seeds); n of runs in the legend."""
     ax = new_axes(ax)
     for i, group in enumerate(curves.groups):
         part = curves.frame[curves.frame["group"] == group]
@@ -25,12 +27,35 @@ def plot_curves(curves: Curves, *, ax: Axes | None = None, ylabel: str | None = 
         n = int(part["n"].max()) if len(part) else 0
         ax.plot(part["x"], part["mean"], color=color, ls=linestyle,
                 label=f"{group}{label_suffix} (n={n})")
-        ax.fill_between(part["x"], part["ci_low"], part["ci_high"], color=color, alpha=0.18,
-                        lw=0)
+        if interval:
+            ax.fill_between(part["x"], part["ci_low"], part["ci_high"], color=color,
+                            alpha=0.18, lw=0)
     ax.set_xlabel(_XLABEL.get(curves.x, curves.x))
     ax.set_ylabel(ylabel or curves.quantity)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_runs(frame: pd.DataFrame, quantity: str, *, by: str = "method", x: str = "epoch",
+              ax: Axes | None = None, ylabel: str | None = None, linestyle: str = "-",
+              label_suffix: str = "") -> Axes:
+    """Every run of an epochs frame as its own thin line, coloured by ``by`` (for a handful of
+    seeds, where an interval over them says less than the runs themselves)."""
+    ax = new_axes(ax)
+    groups = list(dict.fromkeys(frame[by]))
+    for run, part in frame.groupby("run", sort=False):
+        i = groups.index(part[by].iloc[0])
+        ax.plot(part[x], part[quantity], color=f"C{i}", ls=linestyle, lw=0.9, alpha=0.8,
+                label=f"{part[by].iloc[0]}{label_suffix}" if run == _first_run(frame, by, i,
+                                                                               groups) else None)
+    ax.set_xlabel(_XLABEL.get(x, x))
+    ax.set_ylabel(ylabel or quantity)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def _first_run(frame: pd.DataFrame, by: str, i: int, groups: list[str]) -> str:
+    return str(frame[frame[by] == groups[i]]["run"].iloc[0])
 
 
 def plot_overfitting(oneshot: Curves, test: Curves, *, ax: Axes | None = None) -> Axes:
