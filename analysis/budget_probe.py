@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import kendalltau
 
 from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.parallel import map_unordered
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.stats import param_free_counts, rank_agreement
 from nasbench_tools.table import Benchmark, Metric
@@ -89,9 +89,8 @@ def probe(args: argparse.Namespace) -> None:
     todo = [a for a in ids if a not in done]
     print(f"{len(done)} of {len(ids)} runs already in {out}; training {len(todo)} "
           f"({args.epochs} epochs, seed {args.seed})", flush=True)
-    jobs = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-        delayed(_train)(bench.space, protocol, a, args.seed, args.data_root) for a in todo)
-    for r in jobs:
+    calls = [(bench.space, protocol, a, args.seed, args.data_root) for a in todo]
+    for r in map_unordered(_train, calls, jobs=args.jobs):  # the project's executor
         with out.open("a") as f:
             f.write(json.dumps(r) + "\n")
         done[int(r["arch"])] = r  # type: ignore[call-overload]
