@@ -240,9 +240,18 @@ def _int(text: str, flag: str, word: str = "") -> int:
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-table", help="train every arch x seed of a space into a table")
-    p.add_argument("--space", default="t81", help="registered space or a .toml file (t81)")
-    p.add_argument("--dataset", default="digits", help="dataset name (digits)")
-    p.add_argument("--preset", default="standard", help="protocol preset (standard)")
+    from nasbench_tools.data.loaders import list_datasets
+    from nasbench_tools.spaces import list_spaces
+    from nasbench_tools.train.protocol import list_presets
+
+    presets = sorted({name.split("/", 1)[1] for name in list_presets()})
+    p.add_argument("--space", default="t81",
+                   help=f"{', '.join(list_spaces())}, or a .toml file of your own (t81)")
+    p.add_argument("--dataset", default="digits",
+                   help=f"one of {', '.join(list_datasets())} (digits)")
+    p.add_argument("--preset", default="standard",
+                   help=f"protocol preset: {', '.join(presets)}; 'nasbench-tools datasets' "
+                        "lists which dataset has which (standard)")
     p.add_argument("--config", help="TOML file of protocol overrides")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="protocol override")
     p.add_argument("--seeds", default="0,1,2", help="e.g. 0,1,2 or 0-4 (0,1,2)")
