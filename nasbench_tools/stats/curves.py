@@ -20,7 +20,7 @@ from scipy import stats
 
 from nasbench_tools.exceptions import ConfigError, UnknownNameError
 from nasbench_tools.search.trace import SearchTrace
-from nasbench_tools.stats.runs import RunSet
+from nasbench_tools.stats.runs import ROLLBACK, RunSet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,10 +145,9 @@ def eigen_trajectories(runs: RunSet) -> EigenTrajectories:
             rows.append({"run": run.name, "kind": "returned", "epoch": returned,
                          "target": returned})
         for r in run.trace.records:
-            if "rollback to" in r.events:
-                target = int(r.events.split("rollback to ")[1].split(",")[0])
+            for m in ROLLBACK.finditer(r.events):
                 rows.append({"run": run.name, "kind": "rollback", "epoch": r.epoch,
-                             "target": target})
+                             "target": int(m.group(1))})
     events = pd.DataFrame(rows, columns=["run", "kind", "epoch", "target"])
     return EigenTrajectories(points=points.reset_index(drop=True), events=events)
 

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 TAIL = 5
 
 _ES = re.compile(r"es-fired at (\d+)")
-_ROLLBACK = re.compile(r"rollback to (\d+)")
+#: A DARTS-ADA rollback in a record's event text; group 1 is the epoch restored.
+ROLLBACK = re.compile(r"rollback to (\d+)")
 #: Search settings that do not change what a search computes.
 _IRRELEVANT = frozenset({"threads"})
 
@@ -163,9 +164,9 @@ def lambda_summary(epochs: np.ndarray, values: np.ndarray) -> dict[str, float]:
 def _events(run: Run) -> dict[str, Any]:
     text = [r.events for r in run.trace.records if r.events]
     es = [int(m.group(1)) for t in text for m in _ES.finditer(t)]
-    rollbacks = sum(len(_ROLLBACK.findall(t)) for t in text)
-    stopped = run.trace.result_epoch >= 0 and run.trace.records[-1].epoch != run.final[-1].epoch
-    stop = es[-1] if es and (stopped or run.trace.method == "darts-es") else -1
+    rollbacks = sum(len(ROLLBACK.findall(t)) for t in text)
+    # only DARTS-ES stops on its signal (DARTS-ADA rolls back, or goes on at its last decay)
+    stop = es[-1] if es and run.trace.method == "darts-es" else -1
     return {"es_signals": len(es), "es_stop_epoch": stop, "rollbacks": rollbacks,
             "events": " | ".join(text)}
 
