@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import synthetic_t81_data
 
 from nasbench_tools.exceptions import BuildMismatchError
@@ -196,3 +197,66 @@ def test_plot_trace_draws_three_panels(trace: SearchTrace) -> None:
     axes = plot_trace(trace)
     assert len(axes) == 3 and len(axes[0].lines) >= 2
     assert "returns epoch 2" in axes[0].get_title()
+
+
+def test_channels_last_computes_the_same_search(trace: SearchTrace, bench: Benchmark) -> None:
+    """The layout changes float rounding only: same architectures, alphas to float32 noise,
+    the same Hessian; the same seed twice gives the identical trace, and the trace says so."""
+    fast = run_search("darts", bench, seed=0, device="cpu",
+                      overrides={**TINY, "memory_format": "channels_last"})
+    again = run_search("darts", bench, seed=0, device="cpu",
+                       overrides={**TINY, "memory_format": "channels_last"})
+    assert all(_same(a, b) for a, b in zip(fast.records, again.records, strict=True))
+    assert fast.config["search"]["memory_format"] == "channels_last"
+    for a, b in zip(trace.records, fast.records, strict=True):
+        assert a.arch == b.arch
+        np.testing.assert_allclose(b.alphas, a.alphas, rtol=0, atol=1e-5)
+        assert b.oneshot_loss == pytest.approx(a.oneshot_loss, rel=1e-4)
+        assert b.discrete_loss == pytest.approx(a.discrete_loss, rel=1e-4)
+        assert b.lambda_max == pytest.approx(a.lambda_max, rel=1e-3)
+
+
+def test_hessian_of_a_channels_last_net_leaves_it_channels_last(bench: Benchmark) -> None:
+    from nasbench_tools.search.supernet_eval import alpha_hessian
+
+    config = get_search_config("digits", {**TINY, "memory_format": "channels_last"})
+    strategy = make_strategy("darts", config)
+    runner = SupernetRunner(bench, config, strategy, seed=0, device="cpu")
+    runner.train_epoch(0, strategy.settings(0))
+    params = list(runner.net.parameters())
+    before = [(p.detach().clone(), p.stride()) for p in params]
+    assert any(p.dim() == 4 and p.stride() != torch.empty(p.shape).stride() for p in params)
+    kwargs = {"shift": 0.0, "method": "exact", "drop_prob": 0.0, "generator": runner.analysis_gen}
+    cl = alpha_hessian(runner.net, runner._hessian_batches(), **kwargs, batched=False)
+    assert all(p is q and torch.equal(p, v) and p.stride() == st
+               for p, q, (v, st) in zip(runner.net.parameters(), params, before, strict=True))
+    runner.net.to(memory_format=torch.contiguous_format)
+    std = alpha_hessian(runner.net, runner._hessian_batches(), **kwargs)
+    assert cl.spectrum is not None and std.spectrum is not None
+    np.testing.assert_allclose(cl.spectrum, std.spectrum, rtol=1e-3, atol=1e-5)
+
+
+def test_eval_subset_evaluates_the_first_images_of_the_fixed_order(bench: Benchmark) -> None:
+    config = get_search_config("digits", {**TINY, "eval_subset": 50})
+    runner = SupernetRunner(bench, config, make_strategy("darts", config), seed=0, device="cpu")
+    full = get_search_config("digits", TINY)
+    whole = SupernetRunner(bench, full, make_strategy("darts", full), seed=0, device="cpu")
+    assert len(runner.yb_eval) == 50 and len(whole.yb_eval) == len(whole.yb)
+    assert torch.equal(runner.xb_eval, whole.xb_eval[:50])
+    small = run_search("darts", bench, seed=0, device="cpu",
+                       overrides={**TINY, "epochs": 1, "eval_subset": 50})
+    assert small.config["oneshot_eval"]["images"] == small.config["discrete_eval"]["images"] == 50
+
+
+@pytest.mark.parametrize("bad, allowed", [({"memory_format": "nhwc"}, "channels_last"),
+                                          ({"eval_subset": 0}, ">= 1")])
+def test_bad_layout_and_subset_are_refused(bad: dict[str, object], allowed: str) -> None:
+    from nasbench_tools.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=allowed):
+        get_search_config("digits", bad)
+
+
+def test_rgb_presets_search_channels_last() -> None:
+    assert get_search_config("cifar10-jpeg").memory_format == "channels_last"
+    assert get_search_config("digits").memory_format == "contiguous"

@@ -75,9 +75,10 @@ class SupernetRunner:
                 for i in halves(np.arange(len(data.y_train)), config.train_portion))
         # canonical strides: a one-channel NCHW tensor made by a permute also looks
         # channels-last, and batched Hessian-vector products (vmap) reject that layout
-        canonical = torch.contiguous_format
-        self.xa, self.ya = data.x_train[a].clone(memory_format=canonical), data.y_train[a]
-        self.xb, self.yb = data.x_train[b].clone(memory_format=canonical), data.y_train[b]
+        layout = torch.channels_last if config.memory_format == "channels_last" \
+            else torch.contiguous_format
+        self.xa, self.ya = data.x_train[a].clone(memory_format=layout), data.y_train[a]
+        self.xb, self.yb = data.x_train[b].clone(memory_format=layout), data.y_train[b]
         self.fill = data.pad_fill
         # children 0-2 as before DSCD existed, so earlier traces reproduce; 3 drives DSCD
         children = np.random.SeedSequence(seed).spawn(4)
@@ -92,6 +93,7 @@ class SupernetRunner:
                 stem_multiplier=self.protocol.stem_multiplier, relaxation=strategy.relaxation,
                 init_scale=config.init_scale, generator=torch.Generator().manual_seed(init),
             ).to(self.dev)
+        self.net.to(memory_format=layout)  # type: ignore[call-overload]  # (missing in stubs)
         self.gen = generator(self.dev, stream)
         self.analysis_gen = generator(self.dev, analysis)
         self.net.set_generator(self.gen)
@@ -109,6 +111,7 @@ class SupernetRunner:
         self.stream_b = BatchStream(len(self.yb), config.batch_size, self.gen)
         self.steps = config.steps(len(self.ya))
         eval_order = torch.randperm(len(self.yb), generator=self.analysis_gen, device=self.dev)
+        eval_order = eval_order[:config.eval_subset]  # None: all of half B
         self.xb_eval, self.yb_eval = self.xb[eval_order], self.yb[eval_order]  # class-mixed
         self.last_b: tuple[Tensor, Tensor] | None = None
         self.snapshots: dict[int, dict[str, Any]] = {}
@@ -209,7 +212,10 @@ class SupernetRunner:
             h = alpha_hessian(self.net, self._hessian_batches(),
                               shift=self.config.arch_weight_decay,
                               method=self.config.hessian_method, drop_prob=settings.drop_path,
-                              generator=self.analysis_gen, bn_mode=self.config.hessian_bn)
+                              generator=self.analysis_gen, bn_mode=self.config.hessian_bn,
+                              # the channels-last (RGB) presets: rows one by one, 3x faster
+                              # there; the small digits supernet: one batched pass, 12 % faster
+                              batched=self.config.memory_format == "contiguous")
             lam, ci_lo, ci_hi, spectrum = h.lambda_max, h.ci_low, h.ci_high, h.spectrum
         alphas = torch.cat([a.detach().reshape(-1) for a in self.alphas]).double().cpu().numpy()
         stats = self._epoch_stats
@@ -385,8 +391,10 @@ def run_search(
         "protocol": dict(bench.protocol), "split_sizes": [len(runner.ya), len(runner.yb)],
         # how each per-epoch reading was taken, as data (docs/methods.md explains them)
         "discrete_eval": {"bn": "eval", "bn_recalibration_batches": config.bn_recalibration,
-                          "split": "B", "order": "fixed class-mixed"},
-        "oneshot_eval": {"bn": "eval", "split": "B", "order": "fixed class-mixed"},
+                          "split": "B", "order": "fixed class-mixed",
+                          "images": len(runner.yb_eval)},
+        "oneshot_eval": {"bn": "eval", "split": "B", "order": "fixed class-mixed",
+                         "images": len(runner.yb_eval)},
         "hessian_eval": {"bn": config.hessian_bn, "batches": config.hessian_batches,
                          "split": "B", "first_batch": "the epoch's last"},
         "environment": environment(),

@@ -37,6 +37,20 @@ def preserved_buffers(net: nn.Module) -> Iterator[None]:
         net.train(mode)
 
 
+@contextlib.contextmanager
+def standard_layout(net: nn.Module) -> Iterator[None]:
+    """Within the block every 4-d weight of ``net`` is held in the standard (contiguous)
+    layout; on exit each parameter gets back its own tensor (values, strides) unchanged."""
+    saved = [(p, p.data) for p in net.parameters() if p.dim() == 4]
+    for p, data in saved:
+        p.data = data.contiguous()
+    try:
+        yield
+    finally:
+        for p, data in saved:
+            p.data = data
+
+
 @torch.no_grad()
 def recalibrate_bn(net: nn.Module, batches: Sequence[Tensor]) -> None:
     """Re-estimate BN running statistics as the plain average over ``batches`` (train mode)."""
@@ -72,13 +86,19 @@ class HessianResult:
 
 def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, shift: float,
                   method: str, drop_prob: float, generator: torch.Generator,
-                  bn_mode: str = "train") -> HessianResult:
+                  bn_mode: str = "train", batched: bool = True) -> HessianResult:
     """Dominant eigenvalue of ``H = mean_b hess_alpha L_val(b) + shift * I`` (docs/methods.md).
 
     ``bn_mode="train"`` (the reference) uses batch statistics and keeps drop-path on;
     ``"eval"`` uses the running statistics and no drop-path. ``exact`` also returns the whole
     spectrum. With more than
     one batch the interval is mean +- 1.96 standard errors of the per-batch eigenvalues.
+
+    ``batched``: the exact Hessian's rows in one vectorised backward pass, or one by one
+    (`hessian_matrix`; same values up to rounding). The computation runs in the standard memory
+    layout (a channels-last network is switched for it and back): vectorised backward passes
+    need that layout, and row by row it measured faster than channels-last
+    (benchmarks/README.md).
     """
     alphas = net.arch_parameters()
     old_gen = net.generator
@@ -86,7 +106,7 @@ def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, sh
     mats: list[Tensor] = []
     try:
         net.set_generator(generator)
-        with preserved_buffers(net):
+        with preserved_buffers(net), standard_layout(net):
             net.train(bn_mode == "train")
             for x_in, y in batches:
                 # vmap (batched HVPs) rejects a 1-channel batch whose strides look channels-last
@@ -96,7 +116,7 @@ def alpha_hessian(net: Supernet, batches: Sequence[tuple[Tensor, Tensor]], *, sh
                     return F.cross_entropy(net(x, drop_prob=drop_prob)[0], y)
 
                 if method == "exact":
-                    h = hessian_matrix(loss_fn, alphas).double()
+                    h = hessian_matrix(loss_fn, alphas, batched=batched).double()
                     mats.append(h)
                     if len(batches) > 1:  # per-batch values only feed the interval
                         per_batch.append(float(eigenvalues(h)[-1]) + shift)
