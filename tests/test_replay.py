@@ -251,3 +251,37 @@ def assert_one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str],
     assert code == 2 and out == "" and len(lines) == 1, (code, out, err)
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def test_replayed_es_trace_equals_the_online_search() -> None:
+    """ES does not change the search before it stops: replaying it on a DARTS trace gives the
+    online DARTS-ES trace (records, stop, returned epoch), apart from timings."""
+    import dataclasses
+    import math
+
+    from test_search import TINY, digits_bench
+
+    from nasbench_tools.search.engine import run_search
+    from nasbench_tools.search.replay import es_trace
+
+    bench = digits_bench()
+    rule = {"every": 1, "window": 1, "lag": 1, "factor": 1e-9, "start_epoch": 0}
+    darts = run_search("darts", bench, seed=0, device="cpu", overrides=TINY)
+    online = run_search("darts-es", bench, seed=0, device="cpu", overrides=TINY, params=rule)
+    replayed = es_trace(darts, **rule, source="darts-s0.h5")
+    assert len(online.records) == len(replayed.records) == 2 < len(darts.records)
+    assert replayed.result_epoch == online.result_epoch == 0
+    assert replayed.method == "darts-es" and replayed.config["replayed_from"] == "darts-s0.h5"
+    assert replayed.config["params"] == online.config["params"]
+    for a, b in zip(online.records, replayed.records, strict=True):
+        for f in dataclasses.fields(a):
+            if f.name in ("wall_time", "analysis_time"):
+                continue
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, np.ndarray):
+                assert np.array_equal(x, y), f.name
+            else:
+                assert x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y)), \
+                    f.name
+    with pytest.raises(ConfigError, match="DARTS traces"):
+        es_trace(online)

@@ -163,6 +163,7 @@ SCRIPT_ARGS = {
     "plot_param_free.py": ["{bad}", "--out", "{out}"],
     "plot_trace.py": ["{bad}", "{out}"],
     "budget_probe.py": ["{bad}", "--archs", "0,1,2", "--epochs", "30", "--out", "{out}"],
+    "discrete_check.py": ["--table", "{bad}", "--epochs", "0", "--out", "{out}"],
 }
 
 

@@ -100,6 +100,10 @@ class Supernet(MacroNetwork):
         relax = RELAXATIONS[self.relaxation]
         return {c: relax(self.alphas[c]) for c in self.space.cells}
 
+    def edge_row(self, edge: int) -> tuple[str, int]:
+        """The cell type and alpha row of global edge number ``edge``."""
+        return self._rows[edge]
+
     def edge_weights(self, cell: Cell) -> Sequence[Tensor]:
         weights = self.mixing_weights()
         return [weights[self._rows[k][0]][self._rows[k][1]] for k in cell.edge_ids]
@@ -134,14 +138,18 @@ class Supernet(MacroNetwork):
                         ops[k] = self.space.edges[k].ops.index("none")
         return Arch(tuple(ops))
 
-    @contextlib.contextmanager
-    def one_hot(self, arch: Arch) -> Iterator[None]:
-        """Within the block, edges mix with one-hot weights of ``arch`` instead of alpha."""
+    def one_hot_weights(self, arch: Arch) -> dict[str, Tensor]:
+        """The op weights of ``arch`` per cell type: 1 at its op of every edge, else 0."""
         fixed = {c: torch.zeros_like(self.alphas[c]).detach() for c in self.space.cells}
         for k, op in enumerate(arch.ops):
             cell, row = self._rows[k]
             fixed[cell][row, op] = 1.0
-        self._fixed = fixed
+        return fixed
+
+    @contextlib.contextmanager
+    def one_hot(self, arch: Arch) -> Iterator[None]:
+        """Within the block, edges mix with one-hot weights of ``arch`` instead of alpha."""
+        self._fixed = self.one_hot_weights(arch)
         try:
             yield
         finally:

@@ -203,7 +203,7 @@ class SupernetRunner:
         aid = space.index(arch)
         os_loss, os_acc = evaluate(self.net, self.xb_eval, self.yb_eval,
                                    self.config.eval_batch_size)
-        calibration = self._calibration_batches()
+        calibration = self.calibration_batches()
         d_loss, d_acc = discrete_eval(self.net, arch, calibration, self.xb_eval, self.yb_eval,
                                       self.config.eval_batch_size)
         lam = ci_lo = ci_hi = float("nan")
@@ -255,7 +255,8 @@ class SupernetRunner:
                            threshold_regret=float(self.bench.regret(r.arch, Metric.TEST_ERR)))
         return out
 
-    def _calibration_batches(self) -> list[Tensor]:
+    def calibration_batches(self) -> list[Tensor]:
+        """``bn_recalibration`` unaugmented half-A batches in a fresh order (analysis stream)."""
         n, bs = len(self.ya), self.config.batch_size
         order = torch.randperm(n, generator=self.analysis_gen, device=self.dev)
         out = []

@@ -25,18 +25,22 @@ not needed::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nasbench_tools.exceptions import ConfigError, DataNotFoundError, TableFormatError
 from nasbench_tools.search.early_stop import early_stop
+
+if TYPE_CHECKING:
+    from nasbench_tools.search.trace import SearchTrace
 
 #: Columns of the CSV that `write_replay_csv` writes, in order.
 CSV_COLUMNS = ("log", "n_evals", "stop_epoch", "return_epoch", "ratio")
@@ -175,6 +179,11 @@ def _read_trace(path: Path) -> EigenvalueLog:
         trace = SearchTrace.load(path)
     except KeyError as exc:
         raise TableFormatError(f"search trace {str(path)!r} lacks the dataset {exc}") from None
+    return _log_of(trace, str(path))
+
+
+def _log_of(trace: SearchTrace, name: str) -> EigenvalueLog:
+    """The finite eigenvalues of a trace's final trajectory and its last planned epoch."""
     final: list[tuple[int, float]] = []
     for r in reversed(trace.records):  # walking back, each epoch's latest record comes first
         if not final or r.epoch < final[-1][0]:
@@ -186,7 +195,7 @@ def _read_trace(path: Path) -> EigenvalueLog:
     last = epochs[-1] if epochs else -1
     if isinstance(n_epochs, int) and n_epochs - 1 >= last:
         last = n_epochs - 1
-    return EigenvalueLog(str(path), epochs, tuple(v for _, v in evaluations), last)
+    return EigenvalueLog(name, epochs, tuple(v for _, v in evaluations), last)
 
 
 def _read_derivatives(path: Path) -> EigenvalueLog:
@@ -252,3 +261,36 @@ def _hessian(where: str, raw: object, size: int | None) -> np.ndarray:
         raise TableFormatError(f"{where}: H holds non-finite values (NaN or infinity); "
                                "expected finite numbers")
     return h
+
+
+def es_trace(trace: SearchTrace, *, every: int = 2, window: int = 5, lag: int = 4,
+             factor: float = 1.3, start_epoch: int = 10, source: str = "") -> SearchTrace:
+    """The DARTS-ES trace a DARTS ``trace`` implies: ES does not change the search before it
+    stops, so online ES equals the DARTS records up to the epoch the rule fires, with the
+    architecture of the epoch it returns (the whole trace when it never fires).
+
+    The records keep their values (the firing record gets the ES event); the configuration
+    gets ES's parameters and ``replayed_from`` (``source``, e.g. the DARTS trace's file name).
+    """
+    if trace.method != "darts":
+        raise ConfigError(f"DARTS-ES is replayed on DARTS traces, not on {trace.method!r}")
+    if not trace.finished:
+        raise ConfigError("DARTS-ES is replayed on finished DARTS traces only")
+    if any(r.iteration != 1 for r in trace.records):
+        raise ConfigError("a trace with rollbacks is not a DARTS trace")
+    log = _log_of(trace, source or "trace")
+    epochs, values = select_evaluations(log, every)
+    fired = early_stop(epochs, values, window=window, lag=lag, factor=factor,
+                       start_epoch=start_epoch, last_epoch=log.last_epoch)
+    params = {"every": every, "window": window, "lag": lag, "factor": factor,
+              "start_epoch": start_epoch}
+    config = {**dict(trace.config), "params": params, "replayed_from": source}
+    if fired is None:
+        return dataclasses.replace(trace, method="darts-es", config=config)
+    records = list(trace.records[: fired.stop_epoch + 1])
+    text = (f"es-fired at {fired.stop_epoch} (ratio {fired.ratio:.3f}); "
+            f"returns epoch {fired.return_epoch}")
+    records[-1] = dataclasses.replace(records[-1], events=text)
+    return dataclasses.replace(trace, method="darts-es", records=tuple(records), config=config,
+                               result_epoch=fired.return_epoch)
+

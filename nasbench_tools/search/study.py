@@ -54,28 +54,32 @@ class StudySummary:
 
 def study_worker(method: str, table: str, seed: int, params: Mapping[str, Any],
                  overrides: Mapping[str, Any], device: str, checkpoint: str,
-                 stop_at: float | None) -> tuple[str, SearchTrace]:
+                 stop_at: float | None, data_root: str | None = None
+                 ) -> tuple[str, SearchTrace]:
     """One search up to the wall-clock time ``stop_at`` (module level, for joblib and Dask)."""
     from nasbench_tools.search.engine import run_search
 
     deadline = None if stop_at is None else time.monotonic() + (stop_at - time.time())
     trace = run_search(method, table, seed=seed, device=device, overrides=overrides,
-                       params=params, checkpoint=checkpoint, deadline=deadline)
+                       params=params, checkpoint=checkpoint, deadline=deadline,
+                       data_root=data_root)
     return checkpoint, trace
 
 
 def run_study(specs: Sequence[SearchSpec], table: str | Path, out_dir: str | Path, *,
               overrides: Mapping[str, Any] | None = None, device: str = "auto", jobs: int = 1,
               scheduler: str | None = None, time_limit: float | None = None,
+              data_root: str | None = None,
               progress: Callable[[str], None] | None = None) -> StudySummary:
     """Run (or go on with) every search of ``specs`` whose finished trace is not in
-    ``out_dir`` yet; stop starting epochs ``time_limit`` seconds from now."""
+    ``out_dir`` yet; stop starting epochs ``time_limit`` seconds from now. ``data_root``:
+    where the table's dataset files are, when the table's data is not built in."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stop_at = None if time_limit is None else time.time() + time_limit
     paths = {s.name: out / f"{s.name}.h5" for s in specs}
     calls = [(s.method, str(table), s.seed, dict(s.params), dict(overrides or {}), device,
-              str(checkpoint_path(paths[s.name])), stop_at)
+              str(checkpoint_path(paths[s.name])), stop_at, data_root)
              for s in specs if not paths[s.name].exists()]
     for ckpt, trace in map_unordered(study_worker, calls, jobs=jobs, scheduler=scheduler):
         final = Path(ckpt[: -len(".ckpt")])

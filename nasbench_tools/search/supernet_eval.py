@@ -42,8 +42,8 @@ def standard_layout(net: nn.Module) -> Iterator[None]:
     """Within the block every 4-d weight of ``net`` is held in the standard (contiguous)
     layout; on exit each parameter gets back its own tensor (values, strides) unchanged."""
     saved = [(p, p.data) for p in net.parameters() if p.dim() == 4]
-    for p, data in saved:
-        p.data = data.contiguous()
+    for p, data in saved:  # clone: contiguous() keeps the strides of 1x1 kernels as they are
+        p.data = data.clone(memory_format=torch.contiguous_format)
     try:
         yield
     finally:

@@ -1,0 +1,147 @@
+"""The RobustDARTS study on the L=8 CIFAR-10 CPU table: run what is missing, then the report.
+
+    python analysis/study.py --data-root PATH/cifar10-jpeg.h5 --jobs 2 --time-limit 2h
+    python analysis/study.py --report-only
+
+One search setting for every method (`OVERRIDES` over the cifar10-jpeg preset; every trace
+records it): DARTS x 5 seeds, DARTS-ES seed 0 online (the check of the offline replay),
+R-DARTS(L2) at 4 weight decays x 3 seeds, DARTS-ADA x 3 seeds. Each search resumes from its own
+checkpoint; traces go to ``data/traces/study-cifar10-cpu-l8/`` (``NAME.partial.h5`` while one is
+under way), so the study spans as many sittings as it needs. Two one-thread searches side by
+side use a 2-core machine best (benchmarks/README.md).
+
+When every search is done: DARTS-ES on the 5 DARTS seeds by offline replay (ES does not change
+the search before it stops), R-DARTS(L2)'s architecture per seed chosen by table validation
+error as ``grid`` does, and ``nasbench-tools report`` on DARTS, replayed DARTS-ES, DARTS-ADA and
+R-DARTS(L2) into ``figures/study-cifar10-cpu-l8/``, with ``STUDY.md`` (setting, selections,
+the online-vs-replay check) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench_tools.build import parse_duration
+from nasbench_tools.report import write_report
+from nasbench_tools.search.grid import run_grid
+from nasbench_tools.search.replay import es_trace
+from nasbench_tools.search.study import SearchSpec, run_study
+from nasbench_tools.search.trace import SearchTrace
+
+from _script import run
+
+TABLE = "data/t81-cifar10-cpu-l8.h5"
+OUT = Path("data/traces/study-cifar10-cpu-l8")
+REPLAYED = OUT / "replayed-es"
+REPORT = Path("figures/study-cifar10-cpu-l8")
+#: the study's search setting: the cifar10-jpeg preset (80 steps per epoch, 4,000 alpha
+#: updates in 50 epochs, channels-last) with the analysis made affordable
+OVERRIDES: dict[str, Any] = {"epochs": 50, "order": 1, "eval_subset": 1000,
+                             "hessian_every": 2, "threads": 1}
+DARTS_SEEDS = (0, 1, 2, 3, 4)
+SEEDS = (0, 1, 2)
+L2_VALUES = (3e-4, 2.7e-3, 8.1e-3, 2.43e-2)
+SPECS = (
+    [SearchSpec("darts", s) for s in DARTS_SEEDS]
+    + [SearchSpec("darts-es", 0)]
+    + [SearchSpec("rdarts-l2", s, {"weight_decay": v}) for s in SEEDS for v in L2_VALUES]
+    + [SearchSpec("darts-ada", s) for s in SEEDS]
+)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-root", help="the CIFAR-10 JPEG file (or NASBENCH_CIFAR10_JPEG)")
+    p.add_argument("--jobs", type=int, default=2, help="searches at once (2)")
+    p.add_argument("--time-limit", help="e.g. 2h: start no epoch after this (none)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run no search; write the report from the finished traces")
+    args = p.parse_args(argv)
+    return run("study", lambda: go(args))
+
+
+def go(args: argparse.Namespace) -> None:
+    if not args.report_only:
+        limit = None if args.time_limit is None else parse_duration(args.time_limit)
+        summary = run_study(SPECS, TABLE, OUT, overrides=OVERRIDES, jobs=args.jobs,
+                            time_limit=limit, data_root=args.data_root, device="cpu",
+                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(summary.format())
+        if not summary.finished:
+            done = sum(1 for *_, finished in summary.runs if finished)
+            print(f"{done} of {len(summary.runs)} searches finished; run the same command "
+                  "again to go on")
+            return
+    finish(args.data_root)
+
+
+def finish(data_root: str | None) -> None:
+    """Replay DARTS-ES, select R-DARTS(L2) per seed, write the report and STUDY.md."""
+    REPLAYED.mkdir(parents=True, exist_ok=True)
+    replayed = []
+    for s in DARTS_SEEDS:
+        darts = OUT / f"darts-s{s}.h5"
+        es = es_trace(SearchTrace.load(darts), source=darts.name)
+        es.save(REPLAYED / f"darts-es-s{s}.h5")
+        replayed.append(es)
+    check = online_vs_replay(SearchTrace.load(OUT / "darts-es-s0.h5"), replayed[0])
+    grids = [run_grid("rdarts-l2", TABLE, seeds=[s], values=L2_VALUES, out_dir=OUT,
+                      overrides=OVERRIDES, data_root=data_root, device="cpu") for s in SEEDS]
+    sources = ([OUT / f"darts-s{s}.h5" for s in DARTS_SEEDS]
+               + [REPLAYED / f"darts-es-s{s}.h5" for s in DARTS_SEEDS]
+               + [OUT / f"darts-ada-s{s}.h5" for s in SEEDS]
+               + [OUT / f"{SearchSpec('rdarts-l2', s, {'weight_decay': v}).name}.h5"
+                  for s in SEEDS for v in L2_VALUES])
+    summary = write_report(sources, REPORT, table=TABLE, overwrite=True, seed=0,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    lines = ["# The RobustDARTS study on t81-cifar10-cpu-l8: setting and selections", "",
+             f"Search setting (every method): the `cifar10-jpeg` preset with "
+             f"`{json.dumps(OVERRIDES, sort_keys=True)}`; first order; table `{TABLE}`.", "",
+             "## DARTS-ES: online against the offline replay (seed 0)", "", check, "",
+             "## R-DARTS(L2): the architecture chosen per seed by table validation error", ""]
+    for s, g in zip(SEEDS, grids, strict=True):
+        lines += [f"Seed {s}:", "", "```", g.format(), "```", ""]
+    lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces).", ""]
+    (REPORT / "STUDY.md").write_text("\n".join(lines))
+    print(f"wrote {REPORT}/REPORT.md and STUDY.md")
+
+
+def online_vs_replay(online: SearchTrace, replayed: SearchTrace) -> str:
+    """One paragraph: do the online DARTS-ES trace and the replayed one agree, and where not."""
+    same_stop = (len(online.records), online.result_epoch) == \
+        (len(replayed.records), replayed.result_epoch)
+    skip = {"wall_time", "analysis_time"}
+    worst: dict[str, float] = {}
+    for a, b in zip(online.records, replayed.records, strict=False):
+        for f in dataclasses.fields(a):
+            if f.name in skip:
+                continue
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, (float, np.ndarray)) and x is not None and y is not None:
+                diff = np.nanmax(np.abs(np.asarray(x, float) - np.asarray(y, float)),
+                                 initial=0.0)
+                worst[f.name] = max(worst.get(f.name, 0.0), float(diff))
+            elif x != y and f.name != "events":
+                worst[f.name] = math.inf
+    differ = {k: v for k, v in worst.items() if v > 0}
+    head = (f"Online DARTS-ES stopped after {len(online.records)} epochs and returned epoch "
+            f"{online.result.epoch} (arch {online.result.arch}); the replay of DARTS seed 0 "
+            f"stops after {len(replayed.records)} and returns epoch {replayed.result.epoch} "
+            f"(arch {replayed.result.arch}): "
+            + ("the same stop. " if same_stop else "a different stop. "))
+    if not differ:
+        return head + "Every recorded value of the common epochs is identical."
+    return head + "Largest differences over the common epochs: " + ", ".join(
+        f"{k} {v:.3g}" for k, v in sorted(differ.items())) + "."
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
