@@ -46,7 +46,8 @@ def go(args: argparse.Namespace) -> None:
     epochs = parse_seeds(args.epochs)
     readings = run_discrete_check(args.table, epochs=epochs, seed=args.seed,
                                   overrides={**OVERRIDES, "threads": args.threads},
-                                  data_root=args.data_root)
+                                  data_root=args.data_root,
+                                  progress=lambda line: print(line, file=sys.stderr, flush=True))
     frame = readings_frame(readings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,11 @@ def discrete_readings(net: Supernet, arch: Arch, calibration: Sequence[Tensor], 
 
 def run_discrete_check(table: str | Path | Benchmark, *, epochs: Sequence[int], seed: int = 0,
                        overrides: dict[str, Any] | None = None, data_root: str | None = None,
-                       device: str = "cpu") -> list[DiscreteReadings]:
+                       device: str = "cpu", progress: Callable[[str], None] | None = None
+                       ) -> list[DiscreteReadings]:
     """Train a DARTS search up to ``max(epochs)`` and take the readings after each of
-    ``epochs`` (0-based, as trace epochs) for the architecture it selects then."""
+    ``epochs`` (0-based, as trace epochs) for the architecture it selects then; ``progress``
+    gets one line per epoch."""
     bench = table if isinstance(table, Benchmark) else Benchmark.open(table)
     config = get_search_config(bench.dataset, {**(overrides or {}), "hessian_every": 0})
     strategy = make_strategy("darts", config)
@@ -120,7 +123,11 @@ def run_discrete_check(table: str | Path | Benchmark, *, epochs: Sequence[int], 
     counts = np.bincount(runner.yb_eval.cpu().numpy())
     chance = 100.0 * (1.0 - counts.max() / counts.sum())
     for epoch in range(wanted[-1] + 1):
+        start = time.perf_counter()
         runner.train_epoch(epoch, strategy.settings(epoch))
+        if progress is not None:
+            progress(f"epoch {epoch + 1} of {wanted[-1] + 1} trained "
+                     f"({time.perf_counter() - start:.0f} s)")
         if epoch not in wanted:
             continue
         arch = runner.net.discretize()
