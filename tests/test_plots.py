@@ -111,3 +111,23 @@ def test_plot_functions_draw_on_the_axes_they_are_given(runs) -> None:  # type: 
     fig, grid = plots.new_figure(1, 2)
     ax = plots.plot_curves(mean_curves(runs, "test_regret"), ax=grid[0, 0])
     assert ax is grid[0, 0] and ax.figure is fig
+
+
+def test_plot_budget_probe_draws_both_panels_from_the_probe() -> None:
+    from nasbench_tools.stats import ProbeResult
+
+    final = np.array([8.0, 12.0, 25.0, 20.0])
+    probe = ProbeResult(ids=(5, 1, 7, 2), seed=1, table_epochs=2,
+                        table_err=np.array([10.0, 20.0, 30.0, 40.0]),
+                        curves=np.stack([final + 30.0, final + 10.0, final], axis=1),
+                        seconds=np.ones(4), k_free=np.array([0, 1, 1, 2]),
+                        names=("a", "b", "c", "d"))
+    left, right = plots.plot_budget_probe(probe)
+    assert left.figure is right.figure
+    assert _lines(left) == 8 and _lines(right) == 4  # a curve and a dot per arch; a dot each
+    assert [line.get_ydata().tolist() for line in left.get_lines()[::2]] == probe.curves.tolist()
+    assert [t.get_text() for t in right.texts] == ["5", "1", "7", "2"]
+    assert len(right.get_legend().get_texts()) == 3  # one entry per number of free ops
+    fig, grid = plots.new_figure(1, 2)
+    drawn = plots.plot_budget_probe(probe, axes=list(grid[0]))
+    assert drawn[0] is grid[0, 0] and drawn[1].figure is fig

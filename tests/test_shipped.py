@@ -111,7 +111,6 @@ def test_param_free_plot_script_draws_one_panel_per_table(tmp_path: Path) -> Non
 
 
 def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: Path) -> None:
-    import json
     import subprocess
     import sys
     from dataclasses import replace
@@ -120,7 +119,9 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
     from scipy.stats import kendalltau
 
     from nasbench_tools.build import build_table
-    from nasbench_tools.stats import param_free_counts
+    from nasbench_tools.build.journal import Journal
+    from nasbench_tools.build.probe import probe_header
+    from nasbench_tools.stats import ProbeResult, param_free_counts, probe_report
     from nasbench_tools.train import Protocol, get_protocol
     from nasbench_tools.train.task import Task
     from nasbench_tools.train.trainer import train_group
@@ -129,31 +130,50 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
     table = tmp_path / "t.h5"
     build_table(tiny4_space(), protocol, (0, 1), table, device="cpu", progress=False)
     script = Path(__file__).resolve().parents[1] / "analysis" / "budget_probe.py"
-    out = tmp_path / "probe.jsonl"
+    out = tmp_path / "probe.journal"
     cmd = [sys.executable, str(script), str(table), "--archs", "3,0,2", "--epochs", "3",
            "--seed", "1", "--jobs", "2", "--out", str(out)]
     first = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    runs = {r["arch"]: r for r in map(json.loads, out.read_text().splitlines())}
-    assert sorted(runs) == [0, 2, 3] and "training 3 (3 epochs, seed 1)" in first
     bench, space = Benchmark.open(table), tiny4_space()
     longer = replace(Protocol.from_dict(bench.protocol), epochs=3)
-    gains = []  # table error minus the longer run's, in the order of runs
+    with Journal.open(out, probe_header(bench, longer, 1)) as journal:  # the same header
+        runs = {arch: r for (arch, _), r in journal.results.items()}
+    assert sorted(runs) == [0, 2, 3] and "training 3 (3 epochs, seed 1)" in first
     for arch, r in runs.items():  # the probe's run is the longer protocol's, number for number
         (own,) = train_group([Task(arch, 1)], space, longer)  # as the builder trains
-        assert len(r["metrics"]["test_acc"]) == 3
-        assert r["metrics"]["test_acc"] == own.metrics[Metric.TEST_ACC].tolist()
+        assert r.epochs == 3 and r.status == Status.DONE
+        assert r.same_numbers(own)
+    report = probe_report(ProbeResult.from_runs(bench, [runs[a] for a in (3, 0, 2)]),
+                          rng=np.random.default_rng(0))
+    probe = report.probe
+    assert probe.ids == (3, 0, 2) and probe.seed == 1 and probe.epochs == 3
+    np.testing.assert_array_equal(probe.table_err, bench.query([3, 0, 2], Metric.TEST_ERR, seed=1))
+    gains = []  # table error minus the longer run's, in the order 3, 0, 2
+    for i, arch in enumerate((3, 0, 2)):
         table_err = float(bench.query(arch, Metric.TEST_ERR, seed=1))
-        long_err = 100 * (1 - r["metrics"]["test_acc"][-1])
+        long_err = 100 * (1 - float(runs[arch].metrics[Metric.TEST_ACC][-1]))
         assert f"{arch:>5} {table_err:8.2f}" in first and f"{long_err:8.2f}" in first
+        assert probe.long_err[i] == pytest.approx(long_err, rel=0, abs=1e-9)
         gains.append(table_err - long_err)
-    tau = kendalltau(param_free_counts(bench)[list(runs)], gains).statistic
+    np.testing.assert_allclose(report.gain, gains, rtol=0, atol=1e-9)
+    tau = kendalltau(param_free_counts(bench)[[3, 0, 2]], gains).statistic
+    assert report.gain_tau == pytest.approx(tau, nan_ok=True)
+    assert "\n" + report.format() + "\n" in first  # the script prints this report
     assert f"parameter-free ops: Kendall tau {tau:.3f}" in first
     png = tmp_path / "probe.png"
+    stored = out.read_bytes()
     again = subprocess.run([*cmd, "--plot", str(png)], check=True, capture_output=True,
                            text=True).stdout
     assert "3 of 3 runs already" in again and "training 0" in again
+    assert "\n" + report.format() + "\n" in again  # the same values from the journal
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the figure, from the stored runs
-    assert len(out.read_text().splitlines()) == 3  # nothing trained twice
+    assert out.read_bytes() == stored  # nothing trained twice
+    seed0 = [sys.executable, str(script), str(table), "--archs", "3,0,2", "--epochs", "3",
+             "--seed", "0", "--out", str(out)]  # seed 0 into seed 1's journal: refused
+    other = subprocess.run(seed0, capture_output=True, text=True)
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert other.stderr.startswith("budget_probe: error: ") and "different seeds" in other.stderr
+    assert out.read_bytes() == stored
 
 
 #: script -> its arguments, with {bad} for the file it is to reject and {out} for a figure

@@ -1,4 +1,5 @@
-"""Building tables: plan, journal, executors, compile, merge (workers compute, parent writes)."""
+"""Building tables: plan, journal, executors, compile, merge (workers compute, parent writes);
+probe: retraining some archs of a table under a longer budget into a journal."""
 
 from nasbench_tools.build.builder import BuildSummary, build_table
 from nasbench_tools.build.merge import merge_tables

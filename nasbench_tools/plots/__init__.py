@@ -10,6 +10,7 @@ Saving is the caller's: `save_figure` writes PNG and PDF.
     save_figure(ax.figure, "figures/regret")
 """
 
+from nasbench_tools.plots.budget import plot_budget_probe
 from nasbench_tools.plots.convergence import plot_convergence
 from nasbench_tools.plots.curves import (
     plot_curves,
@@ -27,6 +28,7 @@ __all__ = [
            "new_axes",
            "new_figure",
            "plot_alpha_heatmap",
+           "plot_budget_probe",
            "plot_convergence",
            "plot_correlation",
            "plot_curves",
