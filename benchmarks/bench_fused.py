@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from nasbench_tools.nn import Network
 from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
 from nasbench_tools.spaces import get_space
-from nasbench_tools.train.fused_trainer import per_model_loss
+from nasbench_tools.train.model import per_model_loss
 
 
 def _sync(device: torch.device) -> None:

@@ -7,7 +7,8 @@ archs fused (`FusedNetwork`) eager, compiled, and compiled with CUDA graphs. Eac
 its own process (a fresh device context; the process rows start together and are timed over
 the same window). Rates are model-images per second of the whole training step (forward,
 backward, gradient clipping per model, SGD with momentum and weight decay), medians over
-``--repeats`` windows, synthetic data.
+``--repeats`` windows, synthetic data. The step is the trainers' own (`train_step` of
+`nasbench_tools.train.loop`), with the optimiser and clipping of the standard CIFAR-10 protocol.
 
     python benchmarks/bench_gpu.py                            # CUDA, CIFAR-10 size (L=8, C=16)
     python benchmarks/bench_gpu.py --device cpu --tiny        # a quick check of every CPU row
@@ -29,12 +30,13 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 
 from nasbench_tools.nn import Network
-from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
+from nasbench_tools.nn.fused import FusedNetwork
 from nasbench_tools.spaces import get_space
-from nasbench_tools.train.fused_trainer import per_model_loss
+from nasbench_tools.train import get_protocol
+from nasbench_tools.train.loop import Forward, sgd, train_step
+from nasbench_tools.train.model import FusedModels, ModelGroup, SingleModel
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ def measure(row: Row, args: argparse.Namespace, start_at: float | None) -> dict[
     torch.backends.cudnn.benchmark = True
     torch.set_num_threads(args.threads)
     space = get_space("t81")
+    # the optimiser and clipping of the standard CIFAR-10 protocol (the trainers' step), on
+    # networks without auxiliary head and drop-path
+    protocol = get_protocol("cifar10", "standard", {
+        "layers": args.layers, "channels": args.channels, "batch_size": row.batch,
+        "aux_weight": 0, "drop_path": 0, "precision": "bf16" if row.bf16 else "fp32"})
     archs = list(range(args.fused_archs)) if row.fused else [args.arch]
     nets = []
     for a in archs:
@@ -97,25 +104,14 @@ def measure(row: Row, args: argparse.Namespace, start_at: float | None) -> dict[
     if dev.type == "cuda":
         host_x = host_x.pin_memory()
     x = host_x.to(dev).contiguous(memory_format=fmt)
-    forward = torch.compile(model, mode=row.compile) if row.compile else model
-    opt = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-    blocks = model.model_blocks() if isinstance(model, FusedNetwork) else None
+    models: ModelGroup = FusedModels(model) if isinstance(model, FusedNetwork) else \
+        SingleModel(model)
+    forward = Forward(model, row.compile, protocol.batch_size)
+    opt = sgd(model.parameters(), protocol)
 
     def step() -> None:
         xb = host_x.to(dev, non_blocking=True) if row.host_batches else x
-        if row.compile == "reduce-overhead":
-            torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=row.bf16):
-            logits = forward(xb)[0]
-            loss = per_model_loss(logits, y).sum() if blocks is not None else \
-                F.cross_entropy(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if blocks is not None:
-            clip_per_model(blocks, len(archs), 5.0)
-        else:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
+        train_step(models, forward, opt, xb, y, protocol)
 
     def sync() -> None:
         if dev.type == "cuda":

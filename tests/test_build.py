@@ -313,11 +313,11 @@ def test_a_fused_checkpoint_that_would_run_code_is_refused(
 
     from nasbench_tools.exceptions import TableFormatError
     from nasbench_tools.train import get_protocol
-    from nasbench_tools.train.fused_trainer import _Checkpoint
+    from nasbench_tools.train.checkpoint import FitCheckpoint
 
     path = tmp_path / "group.pt"
     torch.save({"key": {}, "payload": _RunsCode()}, path)
-    ckpt = _Checkpoint(path, [], get_protocol("digits", "quick"), torch.device("cpu"))
+    ckpt = FitCheckpoint(path, [], get_protocol("digits", "quick"), torch.device("cpu"))
     with pytest.raises(TableFormatError, match="cannot be read"):
         ckpt.restore(None, None, None, [], {})  # type: ignore[arg-type]
     assert "code ran" not in capsys.readouterr().out

@@ -12,7 +12,8 @@ from nasbench_tools.nn.fused import FusedNetwork, clip_per_model
 from nasbench_tools.spaces import CellSpace, dense_edges, get_space
 from nasbench_tools.table.schema import STORED_METRICS, Metric
 from nasbench_tools.train import get_protocol
-from nasbench_tools.train.fused_trainer import per_model_loss, train_fused
+from nasbench_tools.train.fused_trainer import train_fused
+from nasbench_tools.train.model import per_model_loss
 from nasbench_tools.train.task import Task
 from nasbench_tools.train.trainer import train_group
 
@@ -103,8 +104,10 @@ def test_fused_fp32_gradients_are_as_close_to_fp64_as_separate_ones() -> None:
     matmul) must not be worse than the separate networks, measured against fp64."""
     import copy
 
+    from nasbench_tools.train.loop import train_batches
+    from nasbench_tools.train.model import build_network
     from nasbench_tools.train.seeding import data_seed, init_seed
-    from nasbench_tools.train.trainer import _build, protocol_data, train_batches
+    from nasbench_tools.train.trainer import protocol_data
 
     space = get_space("t81")
     protocol = get_protocol("digits", "quick", {"n_train": 192})
@@ -113,7 +116,7 @@ def test_fused_fp32_gradients_are_as_close_to_fp64_as_separate_ones() -> None:
     nets = []
     for a in archs:
         torch.manual_seed(init_seed(1, a))
-        nets.append(_build(space, space.arch(a), protocol, data))
+        nets.append(build_network(space, space.arch(a), protocol, data))
     x, y = next(iter(train_batches(data, protocol, torch.Generator().manual_seed(data_seed(1)))))
 
     def norms(model: torch.nn.Module, xx: torch.Tensor) -> np.ndarray:
