@@ -20,19 +20,15 @@ the online-vs-replay check) beside it.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nasbench_tools.build import parse_duration
 from nasbench_tools.report import write_report
 from nasbench_tools.search.grid import run_grid
-from nasbench_tools.search.replay import es_trace
+from nasbench_tools.search.replay import es_trace, trace_differences
 from nasbench_tools.search.study import SearchSpec, run_study
 from nasbench_tools.search.trace import SearchTrace
 
@@ -42,6 +38,8 @@ TABLE = "data/t81-cifar10-cpu-l8.h5"
 OUT = Path("data/traces/study-cifar10-cpu-l8")
 REPLAYED = OUT / "replayed-es"
 REPORT = Path("figures/study-cifar10-cpu-l8")
+#: written by analysis/discrete_check.py; quoted in STUDY.md when present
+DISCRETE_CHECK = "figures/discrete-check/discrete-check.md"
 #: the study's search setting: the cifar10-jpeg preset (80 steps per epoch, 4,000 alpha
 #: updates in 50 epochs, channels-last) with the analysis made affordable
 OVERRIDES: dict[str, Any] = {"epochs": 50, "order": 1, "eval_subset": 1000,
@@ -109,6 +107,10 @@ def finish(data_root: str | None) -> None:
              "## R-DARTS(L2): the architecture chosen per seed by table validation error", ""]
     for s, g in zip(SEEDS, grids, strict=True):
         lines += [f"Seed {s}:", "", "```", g.format(), "```", ""]
+    check_md = Path(DISCRETE_CHECK)
+    if check_md.exists():
+        lines += ["## Is the discretised error near chance a defect of the measurement?", "",
+                  check_md.read_text(), ""]
     lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces).", ""]
     (REPORT / "STUDY.md").write_text("\n".join(lines))
     print(f"wrote {REPORT}/REPORT.md and STUDY.md")
@@ -118,20 +120,7 @@ def online_vs_replay(online: SearchTrace, replayed: SearchTrace) -> str:
     """One paragraph: do the online DARTS-ES trace and the replayed one agree, and where not."""
     same_stop = (len(online.records), online.result_epoch) == \
         (len(replayed.records), replayed.result_epoch)
-    skip = {"wall_time", "analysis_time"}
-    worst: dict[str, float] = {}
-    for a, b in zip(online.records, replayed.records, strict=False):
-        for f in dataclasses.fields(a):
-            if f.name in skip:
-                continue
-            x, y = getattr(a, f.name), getattr(b, f.name)
-            if isinstance(x, (float, np.ndarray)) and x is not None and y is not None:
-                diff = np.nanmax(np.abs(np.asarray(x, float) - np.asarray(y, float)),
-                                 initial=0.0)
-                worst[f.name] = max(worst.get(f.name, 0.0), float(diff))
-            elif x != y and f.name != "events":
-                worst[f.name] = math.inf
-    differ = {k: v for k, v in worst.items() if v > 0}
+    differ = trace_differences(online, replayed)
     head = (f"Online DARTS-ES stopped after {len(online.records)} epochs and returned epoch "
             f"{online.result.epoch} (arch {online.result.arch}); the replay of DARTS seed 0 "
             f"stops after {len(replayed.records)} and returns epoch {replayed.result.epoch} "

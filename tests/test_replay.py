@@ -262,7 +262,7 @@ def test_replayed_es_trace_equals_the_online_search() -> None:
     from test_search import TINY, digits_bench
 
     from nasbench_tools.search.engine import run_search
-    from nasbench_tools.search.replay import es_trace
+    from nasbench_tools.search.replay import es_trace, trace_differences
 
     bench = digits_bench()
     rule = {"every": 1, "window": 1, "lag": 1, "factor": 1e-9, "start_epoch": 0}
@@ -283,5 +283,11 @@ def test_replayed_es_trace_equals_the_online_search() -> None:
             else:
                 assert x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y)), \
                     f.name
+    assert trace_differences(online, replayed) == {}
+    moved = dataclasses.replace(replayed, records=(
+        dataclasses.replace(replayed.records[0], oneshot_err=replayed.records[0].oneshot_err
+                            + 0.5, genotype="x"), *replayed.records[1:]))
+    assert trace_differences(online, moved) == {"oneshot_err": pytest.approx(0.5),
+                                                "genotype": math.inf}
     with pytest.raises(ConfigError, match="DARTS traces"):
         es_trace(online)

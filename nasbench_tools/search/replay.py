@@ -294,3 +294,32 @@ def es_trace(trace: SearchTrace, *, every: int = 2, window: int = 5, lag: int = 
     return dataclasses.replace(trace, method="darts-es", records=tuple(records), config=config,
                                result_epoch=fired.return_epoch)
 
+
+def trace_differences(a: SearchTrace, b: SearchTrace, *,
+                      ignore: Sequence[str] = ("wall_time", "analysis_time", "events")
+                      ) -> dict[str, float]:
+    """Per record field, the largest absolute difference between the records the two traces
+    have in common (in order); ``inf`` for a text or integer field that differs; fields that
+    agree everywhere are left out, so ``{}`` means identical."""
+    out: dict[str, float] = {}
+    for x, y in zip(a.records, b.records, strict=False):
+        for f in dataclasses.fields(x):
+            if f.name in ignore:
+                continue
+            u, v = getattr(x, f.name), getattr(y, f.name)
+            if isinstance(u, str) or isinstance(v, str) or u is None or v is None:
+                diff = 0.0 if u == v else math.inf
+            else:
+                du, dv = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+                if du.shape != dv.shape:
+                    diff = math.inf
+                else:
+                    both_nan = np.isnan(du) & np.isnan(dv)
+                    delta = np.where(both_nan, 0.0, np.abs(du - dv))
+                    diff = float(np.max(delta, initial=0.0))
+                    if np.isnan(diff):
+                        diff = math.inf
+            if diff > 0:
+                out[f.name] = max(out.get(f.name, 0.0), diff)
+    return out
+
