@@ -59,7 +59,7 @@ def plot(paths: list[str], out: str) -> None:
         best = int(np.nanargmin(err))
         ax.plot(x[best], err[best], "o", ms=10, mfc="none", color="red", label=f"best: {best}")
         ax.set_xticks(np.unique(k))
-        layers, n_seeds = int(bench.protocol["layers"]), len(bench.seeds)
+        layers, n_seeds = bench.protocol.layers, len(bench.seeds)
         ax.set(title=f"{Path(path).name}\n(L={layers}: {len(reduction_indices(layers))} of "
                      f"{layers} cells reduce; {n_seeds} seed{'s' if n_seeds > 1 else ''})",
                xlabel="parameter-free ops in both cells")

@@ -37,7 +37,8 @@ class DataNotFoundError(NasbenchError, FileNotFoundError):
 
 
 class TableFormatError(NasbenchError, ValueError):
-    """A file is not a readable nasbench-tools table (not HDF5, truncated, missing datasets)."""
+    """A file is not a readable nasbench-tools table (not HDF5, truncated, missing datasets), or
+    a table's stored record cannot be read as its value (a partial protocol)."""
 
 
 class SchemaVersionError(TableFormatError):

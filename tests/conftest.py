@@ -35,7 +35,9 @@ def synthetic_t81_data(seeds: tuple[int, ...] = (0, 1, 2), epochs: int = 4) -> T
 
     At the last epoch the mean test error of arch ``a`` is ``10 + 0.5 |a - 42| + 0.01 a``
     (unique minimum at `SYNTHETIC_BEST`); seeds add offsets that average to zero, earlier epochs
-    are worse, and the valid error is the test error plus one.
+    are worse, and the valid error is the test error plus one. Its protocol record is the
+    partial ``{"synthetic": True}`` (nothing was trained): ``Benchmark.protocol`` raises on it;
+    tests that need a protocol store a complete one (``protocol_record=...``).
     """
     space = get_space("t81")
     arch = np.arange(space.size, dtype=np.float64)

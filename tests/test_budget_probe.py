@@ -82,7 +82,7 @@ def _protocol() -> Protocol:
 
 def _bench(space: CellSpace, errors: list[float]) -> Benchmark:
     return Benchmark(synthetic_data(space, np.array(errors), seeds=(0, 1), epochs=2,
-                                    dataset="digits", protocol=_protocol().to_dict()))
+                                    dataset="digits", protocol=_protocol()))
 
 
 def _run(arch: int, seed: int, epochs: int) -> RunResult:

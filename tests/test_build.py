@@ -19,6 +19,7 @@ from nasbench_tools.build import build_table, merge_tables, parse_shard
 from nasbench_tools.build.journal import Journal
 from nasbench_tools.build.lock import output_lock
 from nasbench_tools.exceptions import BuildLockedError, BuildMismatchError
+from nasbench_tools.table import Benchmark
 from nasbench_tools.table.data import TableData
 from nasbench_tools.table.hdf5 import read_table
 from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
@@ -194,7 +195,7 @@ def test_fp64_build_is_a_table_of_its_own(reference: TableData, tmp_path: Path) 
     build_table(tiny4_space(), replace(PROTOCOL, precision="fp64"), SEEDS, out, device="cpu",
                 progress=False)
     fp64 = read_table(out)
-    assert fp64.protocol["precision"] == "fp64"
+    assert fp64.protocol_record["precision"] == "fp64"
     loss = fp64.metrics[Metric.TRAIN_LOSS]
     # the same weights and batches as the fp32 reference: close at first, never bit-equal
     np.testing.assert_allclose(loss[..., 0], reference.metrics[Metric.TRAIN_LOSS][..., 0],
@@ -341,8 +342,6 @@ def test_a_reworded_space_description_still_resumes_and_merges(tmp_path: Path) -
     from nasbench_tools.build.builder import _check_existing_output
     from nasbench_tools.build.compile import output_header
     from nasbench_tools.build.plan import parse_shard
-    from nasbench_tools.train.protocol import Protocol
-
-    header = output_header(get_space("t81"), Protocol.from_dict(table.protocol), table.seeds,
+    header = output_header(get_space("t81"), Benchmark(table).protocol, table.seeds,
                            parse_shard(None))
     _check_existing_output(tmp_path / "old.h5", header)  # no BuildMismatchError

@@ -86,7 +86,7 @@ def test_search_on_cuda() -> None:
     from nasbench_tools.table import Benchmark
 
     data = dataclasses.replace(synthetic_t81_data(), dataset="digits",
-                               protocol=get_protocol("digits", "quick").to_dict())
+                               protocol_record=get_protocol("digits", "quick").to_dict())
     trace = run_search("darts-es", Benchmark(data), device="cuda",
                        overrides={"epochs": 2, "steps_per_epoch": 3, "order": 2})
     assert trace.config["device"] == "cuda"

@@ -30,7 +30,7 @@ def digits_bench(attrs: dict[str, str] | None = None) -> Benchmark:
     """The synthetic t81 table, presented as a digits table (its protocol drives the data)."""
     data = synthetic_t81_data()
     protocol = get_protocol("digits", "quick").to_dict()
-    return Benchmark(dataclasses.replace(data, dataset="digits", protocol=protocol,
+    return Benchmark(dataclasses.replace(data, dataset="digits", protocol_record=protocol,
                                          attrs=attrs or {}))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from nasbench_tools.table import Benchmark, Metric, Status
 from nasbench_tools.table.validate import validate_table
-from nasbench_tools.train import Protocol, get_protocol
+from nasbench_tools.train import get_protocol
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 #: file -> (space, dataset, protocol preset, number of seeds, protocol overrides)
@@ -41,7 +41,7 @@ def test_is_the_documented_protocol(shipped: tuple[Path, Benchmark]) -> None:
     space, dataset, preset, n_seeds, overrides = SHIPPED[path.name]
     assert bench.space.name == space and bench.dataset == dataset
     assert bench.n_archs == 81 and len(bench.seeds) == n_seeds
-    assert Protocol.canonical(bench.protocol) == get_protocol(dataset, preset, overrides).to_dict()
+    assert bench.protocol == get_protocol(dataset, preset, overrides)
     assert (bench.data.status == Status.DONE).all()
 
 
@@ -122,7 +122,7 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
     from nasbench_tools.build.journal import Journal
     from nasbench_tools.build.probe import probe_header
     from nasbench_tools.stats import ProbeResult, param_free_counts, probe_report
-    from nasbench_tools.train import Protocol, get_protocol
+    from nasbench_tools.train import get_protocol
     from nasbench_tools.train.task import Task
     from nasbench_tools.train.trainer import train_group
 
@@ -135,7 +135,7 @@ def test_budget_probe_retrains_under_the_longer_protocol_and_resumes(tmp_path: P
            "--seed", "1", "--jobs", "2", "--out", str(out)]
     first = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     bench, space = Benchmark.open(table), tiny4_space()
-    longer = replace(Protocol.from_dict(bench.protocol), epochs=3)
+    longer = replace(bench.protocol, epochs=3)
     with Journal.open(out, probe_header(bench, longer, 1)) as journal:  # the same header
         runs = {arch: r for (arch, _), r in journal.results.items()}
     assert sorted(runs) == [0, 2, 3] and "training 3 (3 epochs, seed 1)" in first
@@ -241,11 +241,10 @@ def test_shipped_digits_runs_retrain_bit_for_bit(name: str) -> None:
     code = (
         "import json, sys, numpy as np, torch\n"
         "from nasbench_tools.table import Benchmark\n"
-        "from nasbench_tools.train import Protocol\n"
         "from nasbench_tools.train.task import Task\n"
         "from nasbench_tools.train.trainer import train_group\n"
         f"b = Benchmark.open({str(DATA / name)!r})\n"
-        f"(r,) = train_group([Task({arch}, {seed})], b.space, Protocol.from_dict(b.protocol))\n"
+        f"(r,) = train_group([Task({arch}, {seed})], b.space, b.protocol)\n"
         "print(json.dumps({'cap': torch.backends.cpu.get_cpu_capability(), 'm': {m.value: "
         "np.asarray(v, dtype=np.float32).tolist() for m, v in r.metrics.items()}}))\n")
     env = {**os.environ, "ATEN_CPU_CAPABILITY": capability,

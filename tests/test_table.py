@@ -21,10 +21,15 @@ from nasbench_tools.exceptions import (
     TableFormatError,
     UnknownNameError,
 )
+from nasbench_tools.protocol import Protocol
 from nasbench_tools.spaces import Arch, CellSpace
 from nasbench_tools.table import STORED_METRICS, Benchmark, Metric, Status, TableData, hdf5
 from nasbench_tools.table.hdf5 import read_header, read_stored_derived, read_table, write_table
 from nasbench_tools.table.validate import validate_table
+
+#: A complete protocol as a table of an older version stored it (without ``precision``).
+PROTOCOL = Protocol(dataset="digits", preset="tiny", epochs=4, layers=2, channels=4, n_valid=30)
+OLDER_RECORD = {k: v for k, v in PROTOCOL.to_dict().items() if k != "precision"}
 
 ATTRS = {"package_version": "0.1.0", "n_workers": 4, "lr_scale": 0.5, "cuda": False,
          "provenance": {"torch": "2.3", "device": "cpu"}, "splits": [1, 2, 3]}
@@ -64,7 +69,7 @@ def test_round_trip_keeps_everything(table_path: Path, t81_data: TableData) -> N
     want, got = with_failure(t81_data), read_table(table_path)
     assert got.space == want.space and got.dataset == want.dataset
     assert got.seeds == want.seeds and got.epochs == want.epochs
-    assert dict(got.protocol) == dict(want.protocol)
+    assert dict(got.protocol_record) == dict(want.protocol_record)
     assert dict(got.attrs) == ATTRS
     for m in STORED_METRICS:
         assert got.metrics[m].dtype == np.float32
@@ -93,10 +98,46 @@ def test_stored_derived_arrays_match(table_path: Path) -> None:
 def test_read_header_decodes_root_attrs(table_path: Path) -> None:
     header = read_header(table_path)
     assert header.schema_version == 1 and header.seeds == (0, 1, 2)
-    assert header.space["name"] == "t81" and header.protocol == {"synthetic": True}
+    assert header.space["name"] == "t81" and header.protocol_record == {"synthetic": True}
     assert header.attrs["provenance"] == ATTRS["provenance"] and header.attrs["cuda"] is False
     with pytest.raises(dataclasses.FrozenInstanceError):
         header.dataset = "other"  # type: ignore[misc]
+
+
+def test_protocol_is_a_value_and_the_record_stays_as_stored(t81_data: TableData,
+                                                            tmp_path: Path) -> None:
+    data = dataclasses.replace(t81_data, protocol_record=OLDER_RECORD)
+    bench = Benchmark(data)
+    assert bench.protocol == PROTOCOL and bench.protocol.precision == "fp32"  # the default
+    assert bench.protocol is bench.protocol  # parsed once
+    assert dict(bench.protocol_record) == OLDER_RECORD  # as stored: no field added
+    with pytest.raises(TypeError):
+        bench.protocol_record["epochs"] = 9  # type: ignore[index]
+    write_table(data, tmp_path / "p.h5")
+    header = read_header(tmp_path / "p.h5")
+    assert header.protocol == PROTOCOL and dict(header.protocol_record) == OLDER_RECORD
+    opened = Benchmark.open(tmp_path / "p.h5")
+    assert opened.protocol == PROTOCOL and dict(opened.protocol_record) == OLDER_RECORD
+
+
+def test_partial_protocol_raises_one_clear_line(t81_data: TableData, table_path: Path) -> None:
+    bench = Benchmark(t81_data)  # an in-memory test table: its record is {"synthetic": True}
+    assert dict(bench.protocol_record) == {"synthetic": True}
+    assert "protocol: synthetic=True" in bench.describe()  # what holds no protocol still reads
+    with pytest.raises(TableFormatError, match="not a complete training protocol") as err:
+        _ = bench.protocol
+    assert "\n" not in str(err.value) and "'synthetic'" in str(err.value)
+    partial = Benchmark(dataclasses.replace(t81_data, protocol_record={"layers": 5}))
+    with pytest.raises(TableFormatError, match="lacks the required fields"):
+        _ = partial.protocol
+    invalid = Benchmark(dataclasses.replace(t81_data, protocol_record={**OLDER_RECORD,
+                                                                       "epochs": 0}))
+    with pytest.raises(TableFormatError, match="epochs=0"):
+        _ = invalid.protocol
+    with pytest.raises(TableFormatError, match="header of a 'synthetic' table"):
+        _ = read_header(table_path).protocol
+    assert Benchmark.from_arrays(t81_data.space, np.ones(81), protocol=PROTOCOL).protocol \
+        == PROTOCOL
 
 
 def test_failed_write_leaves_existing_file_untouched(
@@ -277,10 +318,13 @@ def test_validation_of_files(table_path: Path, tmp_path: Path) -> None:
 
 # -- layering ----------------------------------------------------------------------------------
 def test_table_import_does_not_pull_torch_or_matplotlib() -> None:
+    """Nor a higher layer (train, data): a table's protocol value comes from L0."""
     root = Path(__file__).resolve().parents[1]
     code = (
         "import sys, nasbench_tools, nasbench_tools.table, nasbench_tools.table.benchmark\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))\n"
+        "assert nasbench_tools.Benchmark.open('data/t81-digits.h5').protocol.layers == 5\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib')\n"
+        "               or m.startswith(('nasbench_tools.train', 'nasbench_tools.data')))\n"
         "print(','.join(heavy))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(root)}

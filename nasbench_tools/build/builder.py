@@ -163,7 +163,7 @@ def _check_existing_output(out: Path, header: dict[str, object]) -> None:
     h = read_header(out)
     found = {"space": without_description(dict(h.space)), "dataset": h.dataset,
              # a table of an older version may lack protocol fields added since
-             "protocol": Protocol.canonical(h.protocol), "seeds": h.seeds,
+             "protocol": Protocol.canonical(h.protocol_record), "seeds": h.seeds,
              "shard": h.attrs.get("shard")}
     differing = [k for k in ("space", "dataset", "protocol", "seeds", "shard")
                  if _norm(found.get(k)) != _norm(header[k])]

@@ -35,8 +35,8 @@ def merge_tables(inputs: Sequence[str | Path], out: str | Path) -> TableData:
     attrs = {**first.attrs, "shard": "merged",
              "merged_from": json.dumps([Path(p).name for p in inputs])}
     seeds = tuple(sorted({s for t in tables for s in t.seeds}))
-    merged = TableData.empty(first.space, first.dataset, first.protocol, seeds, first.epochs,
-                             attrs)
+    merged = TableData.empty(first.space, first.dataset, first.protocol_record, seeds,
+                             first.epochs, attrs)
     seen: dict[tuple[int, int], RunResult] = {}
     for path, t in zip(inputs, tables, strict=True):
         for r in results_from_table(t):
@@ -54,7 +54,7 @@ def _check_compatible(a: TableData, b: TableData, path: str | Path) -> None:
     checks = {
         "space": (a.space, b.space),
         "dataset": (a.dataset, b.dataset),
-        "protocol": (Protocol.canonical(a.protocol), Protocol.canonical(b.protocol)),
+        "protocol": tuple(Protocol.canonical(t.protocol_record) for t in (a, b)),
         "epochs": (a.epochs, b.epochs),
     }
     differing = [k for k, (x, y) in checks.items() if x != y]

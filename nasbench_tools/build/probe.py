@@ -15,6 +15,7 @@ numbers; they need no dataset once every run is in the journal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ def longer_protocol(bench: Benchmark, epochs: int) -> Protocol:
     """The table's protocol with ``epochs`` epochs (its schedule stretched to the new length)."""
     if epochs <= bench.epochs:
         raise ConfigError(f"--epochs {epochs} must exceed the table's {bench.epochs}")
-    return Protocol.from_dict({**bench.protocol, "epochs": epochs})
+    return dataclasses.replace(bench.protocol, epochs=epochs)
 
 
 def probe_header(bench: Benchmark, protocol: Protocol, seed: int) -> dict[str, Any]:

@@ -5,33 +5,23 @@ the tensors on the compute device (one dataset per process, reused across its ta
     load_split(spec).sha256()            # what a table records, to check data against it
     data = device_data(spec, "cpu")      # DeviceData: train / valid / test tensors
 
-Loading and splitting are numpy only; `device_data` imports torch when called.
+Loading and splitting are numpy only; `device_data` imports torch when called. `SplitSpec` is
+defined in `nasbench_tools.protocol` (beside `Protocol`, whose ``split`` it is).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nasbench_tools.data.loaders import load_dataset
 from nasbench_tools.data.raw import RawDataset
 from nasbench_tools.data.splits import SplitIndices, make_split
+from nasbench_tools.protocol import SplitSpec  # defined beside `Protocol`; importable from here
 
 if TYPE_CHECKING:
     import torch
 
     from nasbench_tools.data.device import DeviceData
-
-
-@dataclass(frozen=True)
-class SplitSpec:
-    """A dataset and how it is split (a protocol's data fields)."""
-
-    dataset: str
-    n_valid: int
-    n_test: int | None
-    n_train: int | None = None
-    split_seed: int = 0
 
 
 # One dataset per worker process, reused across its tasks (loading and moving data to the

@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from nasbench_tools import plots
 from nasbench_tools.report.words import name
 from nasbench_tools.stats.correlation import CorrelationFamily
@@ -18,7 +16,7 @@ from nasbench_tools.stats.curves import (
     mean_curves,
     param_free_share,
 )
-from nasbench_tools.stats.pairs import ACROSS_PAIRS, STRENGTH, select
+from nasbench_tools.stats.pairs import ACROSS_PAIRS, STRENGTH, select, strength_frame
 from nasbench_tools.stats.runs import RunSet
 
 
@@ -112,11 +110,10 @@ def _alpha(runs: RunSet, family: CorrelationFamily, out: Path) -> Iterator[Figur
 
 def _regularisation(runs: RunSet, family: CorrelationFamily, out: Path
                     ) -> Iterator[FigureEntry]:
-    frame = runs.runs_frame()
+    frame = strength_frame(runs)
     for method, column in STRENGTH.items():
         part = frame[frame["method"] == method]
-        values = np.log10(part["weight_decay"]) if column == "log10_weight_decay" \
-            else part["drop_path"]
+        values = part[column]
         if len(part) < 2 or values.nunique() < 2:
             continue
         axes = plots.plot_regularisation(values, part["lambda_avg"], part["test_err"],

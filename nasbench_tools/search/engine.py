@@ -67,7 +67,7 @@ class SupernetRunner:
     def __init__(self, bench: Benchmark, config: SearchConfig, strategy: Strategy, *,
                  seed: int, device: str, data_root: str | None = None) -> None:
         self.bench, self.config, self.strategy = bench, config, strategy
-        self.protocol = Protocol.from_dict(bench.protocol)
+        self.protocol = bench.protocol
         _check_split(bench, self.protocol, data_root)
         data = protocol_data(self.protocol, device, data_root=data_root)
         self.dev = data.device
@@ -389,7 +389,7 @@ def run_search(
                                          state=state, after_epoch=save, should_stop=late)
     settings = {
         "search": config.to_dict(), "params": strategy.params(), "device": dev,
-        "protocol": dict(bench.protocol), "split_sizes": [len(runner.ya), len(runner.yb)],
+        "protocol": dict(bench.protocol_record), "split_sizes": [len(runner.ya), len(runner.yb)],
         # how each per-epoch reading was taken, as data (docs/methods.md explains them)
         "discrete_eval": {"bn": "eval", "bn_recalibration_batches": config.bn_recalibration,
                           "split": "B", "order": "fixed class-mixed",

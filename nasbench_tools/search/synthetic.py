@@ -49,7 +49,7 @@ def synthetic_trace(bench: Benchmark, *, method: str = "darts", seed: int = 0,
             lr=0.025, alpha_updates=10,
             wall_time=2.0 + 0.1 * e, analysis_time=0.5))
     config = {"search": {"epochs": epochs, "batch_size": 64, "threads": 1, **(search or {})},
-              "params": dict(params or {}), "protocol": dict(bench.protocol)}
+              "params": dict(params or {}), "protocol": dict(bench.protocol_record)}
     return SearchTrace(method=method, seed=seed, space=space, records=tuple(records),
                        table=table, table_sha256=bench.content_sha256,
                        config=config)

@@ -51,7 +51,7 @@ def dead_archs(bench: Benchmark) -> np.ndarray:
     2L//3): a node carries signal when one of its non-``none`` edges starts at a node that does.
     Such networks can only learn the class prior (chance-level accuracy).
     """
-    space, layers = bench.space, int(bench.protocol["layers"])
+    space, layers = bench.space, bench.protocol.layers
     reductions = set(reduction_indices(layers))
     return np.array([i for i in range(space.size) if not _carries_signal(space, i, layers,
                                                                           reductions)],

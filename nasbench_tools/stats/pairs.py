@@ -10,8 +10,8 @@
   are independent, so this is the level to read for "does it hold within runs").
 
 Regularisation strength (log10 weight decay for R-DARTS(L2) and DARTS-ADA, drop-path for
-R-DARTS(DP)) is correlated with the eigenvalue and the test error across the runs of each such
-method that has at least two values.
+R-DARTS(DP); the columns of `strength_frame`) is correlated with the eigenvalue and the test
+error across the runs of each such method that has at least two values.
 
     family = default_correlations(load_runs("traces/"))
     family.to_frame()    # x, y, level, method, run, statistic, value, ci_low, ci_high, ...
@@ -56,6 +56,15 @@ STRENGTH = {"rdarts-l2": "log10_weight_decay", "darts-ada": "log10_weight_decay"
             "rdarts-dp": "drop_path"}
 
 
+def strength_frame(runs: RunSet) -> pd.DataFrame:
+    """`RunSet.runs_frame` with every `STRENGTH` column: ``log10_weight_decay`` (NaN where the
+    weight decay is 0) beside ``drop_path``; what the correlations and the report's
+    regularisation figures both read."""
+    frame = runs.runs_frame()
+    frame["log10_weight_decay"] = np.log10(frame["weight_decay"].where(frame["weight_decay"] > 0))
+    return frame
+
+
 def block_length(n: int) -> int:
     """Moving-block length for ``n`` consecutive epochs: about n^(1/3), at least 2."""
     return max(2, round(n ** (1 / 3)))
@@ -63,8 +72,7 @@ def block_length(n: int) -> int:
 
 def across_correlations(runs: RunSet, *, n_resamples: int = 1999, n_permutations: int = 9999,
                         seed: int = 0) -> list[CorrelationResult]:
-    frame = runs.runs_frame()
-    frame["log10_weight_decay"] = np.log10(frame["weight_decay"].where(frame["weight_decay"] > 0))
+    frame = strength_frame(runs)
     out = []
     for part, label in _groups(frame):
         for x, y in ACROSS_PAIRS:

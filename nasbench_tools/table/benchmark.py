@@ -10,6 +10,7 @@ ids gives a vectorised answer (an ndarray, NaN for architectures without a done 
     bench.curve(5)                           # valid error at every epoch
     bench.regret([0, 1, 2])                  # test-error regret of three archs
     bench.to_frame()                         # long pandas DataFrame
+    bench.protocol.layers                    # the training protocol, a `Protocol` value
 
 Errors (``*_ERR``) are in percent, ``100 * (1 - acc)``; regret is in the metric's own unit.
 """
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -31,8 +33,9 @@ from nasbench_tools.exceptions import (
     OutOfSpaceError,
     UnknownNameError,
 )
+from nasbench_tools.protocol import Protocol
 from nasbench_tools.spaces import Arch, CellSpace
-from nasbench_tools.table.data import TableData, content_sha256
+from nasbench_tools.table.data import TableData, content_sha256, protocol_from_record
 from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
 
 if TYPE_CHECKING:
@@ -105,9 +108,19 @@ class Benchmark:
     def dataset(self) -> str:
         return self._data.dataset
 
+    @cached_property
+    def protocol(self) -> Protocol:
+        """How the table's runs were trained, as a value (fields added since the table was
+        written at their defaults). A table whose stored record is no complete protocol (the
+        partial ones of in-memory test tables) raises `TableFormatError`; `protocol_record`
+        still gives what it holds."""
+        return protocol_from_record(self._data.protocol_record, repr(self))
+
     @property
-    def protocol(self) -> Mapping[str, Any]:
-        return self._data.protocol
+    def protocol_record(self) -> Mapping[str, Any]:
+        """The protocol exactly as stored (read-only): what writers, merge checks and search
+        traces keep, unchanged by this version's defaults."""
+        return MappingProxyType(self._data.protocol_record)
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -336,7 +349,7 @@ class Benchmark:
         lines = [
             f"space {s.space} ({s.n_archs} archs), dataset {s.dataset}, "
             f"{s.n_seeds} seed(s) {list(self.seeds)}, {s.epochs} epoch(s)",
-            "protocol: " + ", ".join(f"{k}={v}" for k, v in sorted(self.protocol.items())),
+            "protocol: " + ", ".join(f"{k}={v}" for k, v in sorted(self.protocol_record.items())),
             f"runs: {s.n_done} done, {s.n_failed} failed, {s.n_unfinished} unfinished",
         ]
         if s.best_arch is None:
@@ -360,10 +373,11 @@ class Benchmark:
         seeds: Sequence[int] | None = None,
         epochs: int | None = None,
         dataset: str = "synthetic",
+        protocol: Protocol | Mapping[str, Any] | None = None,
     ) -> Benchmark:
         """A synthetic, fully built table from error values in percent (see `synthetic_data`)."""
         return cls(synthetic_data(space, test_err, valid_err, seeds=seeds, epochs=epochs,
-                                  dataset=dataset))
+                                  dataset=dataset, protocol=protocol))
 
 
 def _broadcast(name: str, values: Any, shape: tuple[int, int, int]) -> np.ndarray:
@@ -386,14 +400,16 @@ def synthetic_data(
     seeds: Sequence[int] | None = None,
     epochs: int | None = None,
     dataset: str = "synthetic",
-    protocol: Mapping[str, Any] | None = None,
+    protocol: Protocol | Mapping[str, Any] | None = None,
 ) -> TableData:
     """A `TableData` whose test (and valid) errors in percent are given.
 
     ``test_err`` is ``[arch]``, ``[arch, seed]`` or ``[arch, seed, epoch]`` and is broadcast
     to the full shape (seeds default to ``0..S-1``, epochs to the array's or 1). Train accuracy
     equals valid accuracy, losses are ``-log(acc)``, epoch times 0, ``n_params`` 1. A run with
-    a NaN test error at any epoch is marked failed and left all-NaN.
+    a NaN test error at any epoch is marked failed and left all-NaN. ``protocol`` (a `Protocol`
+    or a stored mapping) is stored as the table's protocol record; without it the record is the
+    partial ``{"synthetic": True}``, and `Benchmark.protocol` of such a table raises.
     """
     given = np.asarray(test_err)
     n_seeds = len(seeds) if seeds is not None else (given.shape[1] if given.ndim >= 2 else 1)
@@ -402,7 +418,8 @@ def synthetic_data(
     test = _broadcast("test_err", given, shape)
     valid = test if valid_err is None else _broadcast("valid_err", valid_err, shape)
     failed = np.isnan(test).any(axis=2) | np.isnan(valid).any(axis=2)
-    data = TableData.empty(space, dataset, dict(protocol or {"synthetic": True}),
+    record = protocol.to_dict() if isinstance(protocol, Protocol) else protocol
+    data = TableData.empty(space, dataset, dict(record or {"synthetic": True}),
                            tuple(seeds) if seeds is not None else tuple(range(n_seeds)), n_epochs)
     acc = {"test": 1.0 - test / 100.0, "valid": 1.0 - valid / 100.0}
     acc["train"] = acc["valid"]

@@ -3,6 +3,10 @@
 The builder produces it, ``hdf5.write_table`` stores it, ``hdf5.read_table`` loads it and
 `Benchmark` queries it. Arrays are indexed ``[arch, seed, epoch]`` with arch = the space's id and
 seed = position in ``seeds``.
+
+The protocol is held as stored, ``protocol_record`` (a JSON-able mapping, what the writer stores
+and merge checks compare); `protocol_from_record` turns it into the `Protocol` value that
+`Benchmark.protocol` and `TableHeader.protocol` give.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench_tools.exceptions import ConfigError, TableFormatError
+from nasbench_tools.protocol import Protocol
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.table.schema import STORED_METRICS, Metric, Status
 
@@ -24,13 +30,14 @@ class TableData:
 
     ``metrics`` maps every stored `Metric` to a float32 array ``[arch, seed, epoch]`` (NaN =
     missing); ``status`` is int8 ``[arch, seed]`` with `Status` values; ``reasons`` holds a
-    failure reason per (arch, seed) ("" when none); ``protocol`` is the JSON-able dict of every
-    training setting; ``attrs`` is provenance (versions, device, split hash, times).
+    failure reason per (arch, seed) ("" when none); ``protocol_record`` is the stored protocol,
+    the JSON-able dict of every training setting (tables made in memory for tests may hold a
+    partial one); ``attrs`` is provenance (versions, device, split hash, times).
     """
 
     space: CellSpace
     dataset: str
-    protocol: Mapping[str, Any]
+    protocol_record: Mapping[str, Any]
     seeds: tuple[int, ...]
     epochs: int
     metrics: Mapping[Metric, np.ndarray]
@@ -60,7 +67,7 @@ class TableData:
         cls,
         space: CellSpace,
         dataset: str,
-        protocol: Mapping[str, Any],
+        protocol_record: Mapping[str, Any],
         seeds: tuple[int, ...],
         epochs: int,
         attrs: Mapping[str, Any] | None = None,
@@ -70,7 +77,7 @@ class TableData:
         return cls(
             space=space,
             dataset=dataset,
-            protocol=dict(protocol),
+            protocol_record=dict(protocol_record),
             seeds=tuple(seeds),
             epochs=epochs,
             metrics={m: np.full(shape, np.nan, dtype=np.float32) for m in STORED_METRICS},
@@ -80,6 +87,17 @@ class TableData:
             flops=np.full(space.size, -1, dtype=np.int64),
             attrs=dict(attrs or {}),
         )
+
+
+def protocol_from_record(record: Mapping[str, Any], where: str) -> Protocol:
+    """The `Protocol` a stored protocol record describes (fields added since it was stored at
+    their defaults). A record that is no complete, valid protocol, such as the partial ones of
+    tables made in memory for tests, raises `TableFormatError` naming ``where`` and the fault."""
+    try:
+        return Protocol.from_dict(record)
+    except (ConfigError, TypeError) as exc:
+        raise TableFormatError(f"{where}: the stored protocol is not a complete training "
+                               f"protocol ({exc}); the stored mapping is protocol_record") from None
 
 
 def content_sha256(metrics: Mapping[Metric, np.ndarray], status: np.ndarray) -> str:

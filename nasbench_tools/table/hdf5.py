@@ -27,8 +27,9 @@ import h5py
 import numpy as np
 
 from nasbench_tools.exceptions import DataNotFoundError, SchemaVersionError, TableFormatError
+from nasbench_tools.protocol import Protocol
 from nasbench_tools.spaces import CellSpace
-from nasbench_tools.table.data import TableData, content_sha256
+from nasbench_tools.table.data import TableData, content_sha256, protocol_from_record
 from nasbench_tools.table.schema import METRIC_DIMS, SCHEMA_VERSION, STORED_METRICS, Metric, Status
 
 #: Root attributes that hold the table's structure; every other root attr is provenance.
@@ -235,7 +236,7 @@ def _write_root_attrs(f: h5py.File, data: TableData, digest: str) -> None:
     f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
     f.attrs["space"] = data.space.to_json()
     f.attrs["dataset"] = str(data.dataset)
-    f.attrs["protocol"] = json.dumps(dict(data.protocol), sort_keys=True)
+    f.attrs["protocol"] = json.dumps(dict(data.protocol_record), sort_keys=True)
     f.attrs["seeds"] = np.asarray(data.seeds, dtype=np.int64)
     f.attrs["epochs"] = np.int64(data.epochs)
     f.attrs["content_sha256"] = digest
@@ -334,16 +335,22 @@ def _header(f: h5py.File, path: str | Path, check_version: bool) -> dict[str, An
 @dataclass(frozen=True)
 class TableHeader:
     """A table's root attributes, decoded: what `read_header` returns. ``space`` and
-    ``protocol`` are the stored dicts; ``attrs`` holds every other attribute (provenance)."""
+    ``protocol_record`` are the stored dicts (as in `TableData`); ``attrs`` holds every other
+    attribute (provenance). ``protocol`` is the `Protocol` value, as `Benchmark.protocol`."""
 
     schema_version: int
     space: Mapping[str, Any]
     dataset: str
-    protocol: Mapping[str, Any]
+    protocol_record: Mapping[str, Any]
     seeds: tuple[int, ...]
     epochs: int
     content_sha256: str
     attrs: Mapping[str, Any]
+
+    @property
+    def protocol(self) -> Protocol:
+        """The stored protocol as a value; `TableFormatError` when it is not a complete one."""
+        return protocol_from_record(self.protocol_record, f"header of a {self.dataset!r} table")
 
 
 def read_header(path: str | Path, *, check_version: bool = True) -> TableHeader:
@@ -351,9 +358,9 @@ def read_header(path: str | Path, *, check_version: bool = True) -> TableHeader:
     table of another schema version is described instead of refused."""
     with _open(path) as f:
         h = _header(f, path, check_version)
-    fields = ("schema_version", "space", "dataset", "protocol", "seeds", "epochs",
-              "content_sha256")
-    return TableHeader(**{k: h.pop(k) for k in fields}, attrs=h)
+    fields = ("schema_version", "space", "dataset", "seeds", "epochs", "content_sha256")
+    return TableHeader(**{k: h.pop(k) for k in fields}, protocol_record=h.pop("protocol"),
+                       attrs=h)
 
 
 def read_table(path: str | Path) -> TableData:
@@ -369,7 +376,7 @@ def read_table(path: str | Path) -> TableData:
         fields = dict(
             space=space,
             dataset=header.pop("dataset"),
-            protocol=header.pop("protocol"),
+            protocol_record=header.pop("protocol"),
             seeds=header.pop("seeds"),
             epochs=header.pop("epochs"),
             metrics=metrics,
