@@ -34,7 +34,8 @@ import torch
 from torch import Tensor
 
 from nasbench_tools.nn.supernet import Supernet
-from nasbench_tools.search.config import get_search_config
+from nasbench_tools.runtime import torch_threads
+from nasbench_tools.search.config import SearchConfig, get_search_config
 from nasbench_tools.search.engine import SupernetRunner
 from nasbench_tools.search.strategies import make_strategy
 from nasbench_tools.search.supernet_eval import discrete_eval, preserved_buffers
@@ -116,10 +117,17 @@ def run_discrete_check(table: str | Path | Benchmark, *, epochs: Sequence[int], 
     gets one line per epoch."""
     bench = table if isinstance(table, Benchmark) else Benchmark.open(table)
     config = get_search_config(bench.dataset, {**(overrides or {}), "hessian_every": 0})
+    with torch_threads(config.threads):
+        return _read(bench, config, sorted(set(epochs)), seed, data_root, device, progress)
+
+
+def _read(bench: Benchmark, config: SearchConfig, wanted: list[int], seed: int,
+          data_root: str | None, device: str, progress: Callable[[str], None] | None
+          ) -> list[DiscreteReadings]:
     strategy = make_strategy("darts", config)
     runner = SupernetRunner(bench, config, strategy, seed=seed, device=device,
                             data_root=data_root)
-    wanted, out = sorted(set(epochs)), []
+    out = []
     counts = np.bincount(runner.yb_eval.cpu().numpy())
     chance = 100.0 * (1.0 - counts.max() / counts.sum())
     for epoch in range(wanted[-1] + 1):
