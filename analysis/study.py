@@ -81,39 +81,41 @@ def go(args: argparse.Namespace) -> None:
     finish(args.data_root)
 
 
-def finish(data_root: str | None) -> None:
+def finish(data_root: str | None, *, out: Path = OUT, report: Path = REPORT,
+           table: str = TABLE, discrete_check: str = DISCRETE_CHECK) -> None:
     """Replay DARTS-ES, select R-DARTS(L2) per seed, write the report and STUDY.md."""
-    REPLAYED.mkdir(parents=True, exist_ok=True)
+    replayed_dir = out / REPLAYED.name
+    replayed_dir.mkdir(parents=True, exist_ok=True)
     replayed = []
     for s in DARTS_SEEDS:
-        darts = OUT / f"darts-s{s}.h5"
+        darts = out / f"darts-s{s}.h5"
         es = es_trace(SearchTrace.load(darts), source=darts.name)
-        es.save(REPLAYED / f"darts-es-s{s}.h5")
+        es.save(replayed_dir / f"darts-es-s{s}.h5")
         replayed.append(es)
-    check = online_vs_replay(SearchTrace.load(OUT / "darts-es-s0.h5"), replayed[0])
-    grids = [run_grid("rdarts-l2", TABLE, seeds=[s], values=L2_VALUES, out_dir=OUT,
+    check = online_vs_replay(SearchTrace.load(out / "darts-es-s0.h5"), replayed[0])
+    grids = [run_grid("rdarts-l2", table, seeds=[s], values=L2_VALUES, out_dir=out,
                       overrides=OVERRIDES, data_root=data_root, device="cpu") for s in SEEDS]
-    sources = ([OUT / f"darts-s{s}.h5" for s in DARTS_SEEDS]
-               + [REPLAYED / f"darts-es-s{s}.h5" for s in DARTS_SEEDS]
-               + [OUT / f"darts-ada-s{s}.h5" for s in SEEDS]
-               + [OUT / f"{SearchSpec('rdarts-l2', s, {'weight_decay': v}).name}.h5"
+    sources = ([out / f"darts-s{s}.h5" for s in DARTS_SEEDS]
+               + [replayed_dir / f"darts-es-s{s}.h5" for s in DARTS_SEEDS]
+               + [out / f"darts-ada-s{s}.h5" for s in SEEDS]
+               + [out / f"{SearchSpec('rdarts-l2', s, {'weight_decay': v}).name}.h5"
                   for s in SEEDS for v in L2_VALUES])
-    summary = write_report(sources, REPORT, table=TABLE, overwrite=True, seed=0,
+    summary = write_report(sources, report, table=table, overwrite=True, seed=0,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
-    lines = ["# The RobustDARTS study on t81-cifar10-cpu-l8: setting and selections", "",
-             f"Search setting (every method): the `cifar10-jpeg` preset with "
-             f"`{json.dumps(OVERRIDES, sort_keys=True)}`; first order; table `{TABLE}`.", "",
+    lines = [f"# The RobustDARTS study on {Path(table).name}: setting and selections", "",
+             f"Search setting (every method): the dataset's search preset with "
+             f"`{json.dumps(OVERRIDES, sort_keys=True)}`; first order; table `{table}`.", "",
              "## DARTS-ES: online against the offline replay (seed 0)", "", check, "",
              "## R-DARTS(L2): the architecture chosen per seed by table validation error", ""]
     for s, g in zip(SEEDS, grids, strict=True):
         lines += [f"Seed {s}:", "", "```", g.format(), "```", ""]
-    check_md = Path(DISCRETE_CHECK)
+    check_md = Path(discrete_check)
     if check_md.exists():
         lines += ["## Is the discretised error near chance a defect of the measurement?", "",
                   check_md.read_text(), ""]
     lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces).", ""]
-    (REPORT / "STUDY.md").write_text("\n".join(lines))
-    print(f"wrote {REPORT}/REPORT.md and STUDY.md")
+    (report / "STUDY.md").write_text("\n".join(lines))
+    print(f"wrote {report}/REPORT.md and STUDY.md")
 
 
 def online_vs_replay(online: SearchTrace, replayed: SearchTrace) -> str:
