@@ -70,3 +70,14 @@ def test_run_discrete_check_reads_the_chosen_epochs() -> None:
     chance = 100.0 * (1.0 - np.bincount(labels).max() / len(labels))
     assert (frame["chance_err"] == chance).all() and 0 < chance < 100
     assert (frame["sharp_err"] == frame["discrete_err_running"]).all()
+
+
+def test_readings_markdown_has_one_row_per_reading() -> None:
+    from nasbench_tools.search.discrete_check import DiscreteReadings, readings_markdown
+
+    frame = readings_frame([DiscreteReadings(0, 30, 7.85, 76.0, 86.5, 89.7, 86.54, 89.7, 88.4),
+                            DiscreteReadings(29, 40, 13.5167, 44.9, 82.4, 90.2, 82.3, 90.2,
+                                             88.4)])
+    lines = readings_markdown(frame).splitlines()
+    assert len(lines) == 4 and lines[0].count("|") == lines[2].count("|") == 10
+    assert lines[2] == "| 0 | 30 | 7.8 | 76.0 | 86.5 | 86.5 | 89.7 | 89.7 | 88.4 |"

@@ -149,3 +149,24 @@ def _read(bench: Benchmark, config: SearchConfig, wanted: list[int], seed: int,
 
 def readings_frame(readings: Sequence[DiscreteReadings]) -> pd.DataFrame:
     return pd.DataFrame([dataclasses.asdict(r) for r in readings])
+
+
+#: column -> heading of the Markdown table, in order
+HEADINGS = {
+    "epoch": "epoch", "arch": "arch", "test_regret": "test regret",
+    "oneshot_err": "one-shot", "discrete_err": "discretised (BN re-estimated, recorded)",
+    "discrete_err_batch": "discretised, BN batch statistics",
+    "discrete_err_running": "discretised, supernet's BN statistics",
+    "sharp_err": "relaxed, alpha one-hot by temperature", "chance_err": "chance",
+}
+
+
+def readings_markdown(frame: pd.DataFrame) -> str:
+    """The readings (a `readings_frame`) as a Markdown table, errors to 0.1 point."""
+    lines = ["| " + " | ".join(HEADINGS.values()) + " |", "|" + " --- |" * len(HEADINGS)]
+    for row in frame.itertuples(index=False):
+        cells = [str(int(getattr(row, c))) if c in ("epoch", "arch")
+                 else f"{float(getattr(row, c)):.1f}" for c in HEADINGS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
