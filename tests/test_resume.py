@@ -87,6 +87,10 @@ def test_a_checkpoint_of_another_search_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildMismatchError, match="differs in seed"):
         run_search("darts", "data/t81-digits.h5", seed=1, device="cpu", overrides=TINY,
                    checkpoint=ckpt)
+    # another thread count gives other numbers, so it is another search too
+    with pytest.raises(BuildMismatchError, match="differs in search"):
+        run_search("darts", "data/t81-digits.h5", seed=0, device="cpu",
+                   overrides={**TINY, "threads": 2}, checkpoint=ckpt)
 
 
 def test_time_limit_exits_3_and_the_same_command_finishes(
@@ -155,3 +159,15 @@ def test_a_search_killed_with_sigkill_resumes_to_the_same_trace(tmp_path: Path) 
     whole = tmp_path / "whole.h5"
     assert main([*args, "--out", str(whole)]) == 0
     _same(SearchTrace.load(whole), SearchTrace.load(out))
+
+
+def test_settings_added_to_the_key_later_leave_earlier_keys_unchanged() -> None:
+    from nasbench_tools.search.checkpoint import LATER_SETTINGS, search_key
+    from nasbench_tools.search.config import get_search_config
+
+    settings = get_search_config("digits").to_dict()
+    earlier = {k: v for k, v in settings.items() if k not in LATER_SETTINGS}
+    assert search_key("darts", 0, "t", settings, {}) == search_key("darts", 0, "t", earlier, {})
+    for changed in ({"threads": 2}, {"memory_format": "channels_last"}, {"eval_subset": 100}):
+        assert search_key("darts", 0, "t", {**settings, **changed}, {}) != \
+            search_key("darts", 0, "t", settings, {})

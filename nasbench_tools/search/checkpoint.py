@@ -68,10 +68,20 @@ def load_checkpoint(path: str | Path, key: dict[str, Any]) -> dict[str, Any] | N
     return saved
 
 
+#: Search settings added to the key after checkpoints existed, with the value that gives the
+#: earlier behaviour (one thread; the standard memory layout; all of half B evaluated).
+LATER_SETTINGS: dict[str, Any] = {"threads": 1, "memory_format": "contiguous",
+                                  "eval_subset": None}
+
+
 def search_key(method: str, seed: int, table_sha256: str, search: dict[str, Any],
                params: dict[str, Any]) -> dict[str, Any]:
-    """What identifies a search for resuming (thread count excluded: it changes no number)."""
-    settings = {k: v for k, v in search.items() if k != "threads"}
+    """What identifies a search for resuming: every setting that changes its numbers. The
+    thread count is one (CPU kernels split their sums by thread, and the trajectory follows).
+    Settings that joined the key later (`LATER_SETTINGS`) are left out at the value that
+    computes what searches computed before, so that their checkpoints still resume."""
+    settings = {k: v for k, v in search.items()
+                if not (k in LATER_SETTINGS and v == LATER_SETTINGS[k])}
     return {"method": method, "seed": seed, "table": table_sha256,
             "search": json.loads(json.dumps(settings, sort_keys=True)),
             "params": json.loads(json.dumps(params, sort_keys=True))}
