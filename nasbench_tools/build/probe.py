@@ -23,6 +23,7 @@ from nasbench_tools.build.executor import run_group
 from nasbench_tools.build.journal import Journal
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.parallel import map_unordered
+from nasbench_tools.runtime import resolve_device
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.table.benchmark import Benchmark
 from nasbench_tools.train.protocol import Protocol
@@ -53,13 +54,14 @@ def probe_header(bench: Benchmark, protocol: Protocol, seed: int) -> dict[str, A
 
 
 def retrain(journal: Journal, space: CellSpace, protocol: Protocol, tasks: Sequence[Task], *,
-            jobs: int = 1, scheduler: str | None = None, device: str = "cpu",
+            jobs: int = 1, scheduler: str | None = None, device: str = "auto",
             data_root: str | None = None) -> Iterator[RunResult]:
     """Train ``tasks`` (one run each, as `build_table` trains them) on ``jobs`` workers or at a
     Dask ``scheduler``, append each result to ``journal`` as it arrives (in this process only)
     and yield it. Training happens as the iterator is consumed."""
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    device = resolve_device(device)
     journal.append_start(tasks)
     calls = [([t], space, protocol, device, data_root) for t in tasks]
     for results in map_unordered(run_group, calls, jobs=jobs, scheduler=scheduler):

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from nasbench_tools.nn.supernet import Supernet
-from nasbench_tools.runtime import torch_threads
+from nasbench_tools.runtime import resolve_device, torch_threads
 from nasbench_tools.search.config import SearchConfig, get_search_config
 from nasbench_tools.search.engine import SupernetRunner
 from nasbench_tools.search.strategies import make_strategy
@@ -110,7 +110,7 @@ def discrete_readings(net: Supernet, arch: Arch, calibration: Sequence[Tensor], 
 
 def run_discrete_check(table: str | Path | Benchmark, *, epochs: Sequence[int], seed: int = 0,
                        overrides: dict[str, Any] | None = None, data_root: str | None = None,
-                       device: str = "cpu", progress: Callable[[str], None] | None = None
+                       device: str = "auto", progress: Callable[[str], None] | None = None
                        ) -> list[DiscreteReadings]:
     """Train a DARTS search up to ``max(epochs)`` and take the readings after each of
     ``epochs`` (0-based, as trace epochs) for the architecture it selects then; ``progress``
@@ -118,7 +118,8 @@ def run_discrete_check(table: str | Path | Benchmark, *, epochs: Sequence[int], 
     bench = table if isinstance(table, Benchmark) else Benchmark.open(table)
     config = get_search_config(bench.dataset, {**(overrides or {}), "hessian_every": 0})
     with torch_threads(config.threads):
-        return _read(bench, config, sorted(set(epochs)), seed, data_root, device, progress)
+        return _read(bench, config, sorted(set(epochs)), seed, data_root,
+                     resolve_device(device), progress)
 
 
 def _read(bench: Benchmark, config: SearchConfig, wanted: list[int], seed: int,

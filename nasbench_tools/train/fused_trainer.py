@@ -29,7 +29,7 @@ from nasbench_tools.data.device import DeviceData
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.nn import count_flops, count_params
 from nasbench_tools.nn.fused import FusedNetwork
-from nasbench_tools.runtime import torch_threads
+from nasbench_tools.runtime import resolve_device, torch_threads
 from nasbench_tools.spaces import CellSpace
 from nasbench_tools.table.schema import Status
 from nasbench_tools.train.checkpoint import FitCheckpoint
@@ -51,7 +51,7 @@ def check_compile_mode(mode: str | None) -> None:
 
 
 def train_fused(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *,
-                device: str = "cpu", data: DeviceData | None = None,
+                device: str = "auto", data: DeviceData | None = None,
                 compile_mode: str | None = None, checkpoint: str | Path | None = None,
                 deadline: float | None = None) -> list[RunResult]:
     """Train ``tasks`` (all of one seed) together; results in the order of ``tasks``.
@@ -72,6 +72,7 @@ def train_fused(tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *,
     past it and returns ``[]``; calling again goes on from the checkpoint.
     """
     check_compile_mode(compile_mode)
+    device = resolve_device(device)
     if checkpoint is not None and deadline is not None and time.time() >= deadline:
         return []
     seeds = {t.seed for t in tasks}

@@ -24,7 +24,7 @@ import torch
 from nasbench_tools.data.device import DeviceData
 from nasbench_tools.data.source import device_data
 from nasbench_tools.nn import count_flops, count_params
-from nasbench_tools.runtime import torch_threads
+from nasbench_tools.runtime import resolve_device, torch_threads
 from nasbench_tools.spaces import Arch, CellSpace
 from nasbench_tools.table.schema import Status
 from nasbench_tools.train.loop import empty_curves, fit
@@ -45,11 +45,12 @@ def protocol_data(protocol: Protocol, device: str, *, data_root: str | None = No
 
 
 def train_group(
-    tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *, device: str = "cpu",
+    tasks: Sequence[Task], space: CellSpace, protocol: Protocol, *, device: str = "auto",
     data_root: str | None = None, deadline: float | None = None,
 ) -> list[RunResult]:
     """Train every task of a group (one after the other) and return their results in order;
     none starts after ``deadline`` (``time.time()``), so the list may be shorter."""
+    device = resolve_device(device)
     results: list[RunResult] = []
     if deadline is not None and time.time() >= deadline:
         return results
@@ -64,7 +65,7 @@ def train_group(
 
 
 def train_architecture(
-    arch: Arch, space: CellSpace, protocol: Protocol, *, seed: int, device: str = "cpu",
+    arch: Arch, space: CellSpace, protocol: Protocol, *, seed: int, device: str = "auto",
     data: DeviceData | None = None,
 ) -> RunResult:
     """Train ``arch`` under ``protocol`` with table seed ``seed``; never touches global RNG state.
@@ -72,6 +73,7 @@ def train_architecture(
     A run whose loss becomes NaN or infinite is returned as `Status.FAILED` with the reason and
     NaN for the remaining epochs; it does not raise.
     """
+    device = resolve_device(device)
     data = data if data is not None else protocol_data(protocol, device)
     arch_id = space.index(arch)
     (curves,) = empty_curves(protocol, 1)
