@@ -100,10 +100,6 @@ class Supernet(MacroNetwork):
         relax = RELAXATIONS[self.relaxation]
         return {c: relax(self.alphas[c]) for c in self.space.cells}
 
-    def edge_row(self, edge: int) -> tuple[str, int]:
-        """The cell type and alpha row of global edge number ``edge``."""
-        return self._rows[edge]
-
     def edge_weights(self, cell: Cell) -> Sequence[Tensor]:
         weights = self.mixing_weights()
         return [weights[self._rows[k][0]][self._rows[k][1]] for k in cell.edge_ids]

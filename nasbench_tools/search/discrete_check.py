@@ -65,11 +65,8 @@ def sharp_alpha(net: Supernet, arch: Arch, temperature: float) -> Iterator[None]
     """Within the block alpha is ``temperature * (2 e - 1)`` for the one-hot e of ``arch``."""
     saved = [a.detach().clone() for a in net.arch_parameters()]
     with torch.no_grad():
-        for a in net.arch_parameters():
-            a.fill_(-temperature)
-        for k, op in enumerate(arch.ops):
-            cell, row = net.edge_row(k)
-            net.alphas[cell][row, op] = temperature
+        for cell, weights in net.one_hot_weights(arch).items():
+            net.alphas[cell].copy_(temperature * (2.0 * weights - 1.0))
     try:
         yield
     finally:

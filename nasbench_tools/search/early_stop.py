@@ -28,6 +28,11 @@ class EarlyStop:
     return_epoch: int
     ratio: float
 
+    def event(self) -> str:
+        """The event a trace records where the rule fired (``es-fired at ...``)."""
+        return (f"es-fired at {self.stop_epoch} (ratio {self.ratio:.3f}); "
+                f"returns epoch {self.return_epoch}")
+
 
 def local_averages(values: Sequence[float], window: int = 5) -> np.ndarray:
     """Centred moving average over ``window`` evaluations, truncated at the start.

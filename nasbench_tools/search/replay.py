@@ -288,9 +288,7 @@ def es_trace(trace: SearchTrace, *, every: int = 2, window: int = 5, lag: int = 
     if fired is None:
         return dataclasses.replace(trace, method="darts-es", config=config)
     records = list(trace.records[: fired.stop_epoch + 1])
-    text = (f"es-fired at {fired.stop_epoch} (ratio {fired.ratio:.3f}); "
-            f"returns epoch {fired.return_epoch}")
-    records[-1] = dataclasses.replace(records[-1], events=text)
+    records[-1] = dataclasses.replace(records[-1], events=fired.event())
     return dataclasses.replace(trace, method="darts-es", records=tuple(records), config=config,
                                result_epoch=fired.return_epoch)
 

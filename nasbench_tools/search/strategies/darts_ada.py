@@ -14,7 +14,7 @@ from typing import Any
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.search.config import SearchConfig
 from nasbench_tools.search.strategies.base import CONTINUE, Action, Decision
-from nasbench_tools.search.strategies.darts_es import DartsES, _fired_text
+from nasbench_tools.search.strategies.darts_es import DartsES
 
 
 class DartsADA(DartsES):
@@ -57,9 +57,9 @@ class DartsADA(DartsES):
             return CONTINUE
         if self.final:
             return Decision(Action.CONTINUE, -1,
-                            _fired_text(fired) + "; ignored (final weight decay)")
+                            fired.event() + "; ignored (final weight decay)")
         old, self.current = self.current, self.current * self.mul_factor
         self.history.append(self.current)
         return Decision(Action.ROLLBACK, fired.return_epoch,
-                        f"{_fired_text(fired)}; rollback to {fired.return_epoch}, "
+                        f"{fired.event()}; rollback to {fired.return_epoch}, "
                         f"weight_decay {old:g} -> {self.current:g}")

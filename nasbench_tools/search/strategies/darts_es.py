@@ -70,7 +70,7 @@ class DartsES(Strategy):
         fired = self.monitor.add(epoch, lambda_max)
         if fired is None:
             return CONTINUE
-        return Decision(Action.STOP, fired.return_epoch, _fired_text(fired))
+        return Decision(Action.STOP, fired.return_epoch, fired.event())
 
     def on_rollback(self, epoch: int) -> None:
         self.monitor.truncate(epoch)
@@ -81,8 +81,3 @@ class DartsES(Strategy):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.monitor.epochs = [int(e) for e in state["epochs"]]
         self.monitor.values = [float(v) for v in state["values"]]
-
-
-def _fired_text(fired: EarlyStop) -> str:
-    return (f"es-fired at {fired.stop_epoch} (ratio {fired.ratio:.3f}); "
-            f"returns epoch {fired.return_epoch}")
