@@ -14,7 +14,8 @@ When every search is done: DARTS-ES on the 5 DARTS seeds by offline replay (ES d
 the search before it stops), R-DARTS(L2)'s architecture per seed chosen by table validation
 error as ``grid`` does, and ``nasbench-tools report`` on DARTS, replayed DARTS-ES, DARTS-ADA and
 R-DARTS(L2) into ``figures/study-cifar10-cpu-l8/``, with ``STUDY.md`` (setting, selections,
-the online-vs-replay check) beside it.
+the online-vs-replay check, and claims (a)-(e) of RobustDARTS tested one by one, also in
+``claims.csv``) beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from nasbench_tools.search.grid import run_grid
 from nasbench_tools.search.replay import es_trace, trace_differences
 from nasbench_tools.search.study import SearchSpec, run_study
 from nasbench_tools.search.trace import SearchTrace
+from nasbench_tools.stats import RunSet, load_runs
+from nasbench_tools.stats.claims import claims_frame, endings, robustdarts_claims
 
 from _script import run
 
@@ -113,9 +116,31 @@ def finish(data_root: str | None, *, out: Path = OUT, report: Path = REPORT,
     if check_md.exists():
         lines += ["## Is the discretised error near chance a defect of the measurement?", "",
                   check_md.read_text(), ""]
+    lines += claims_section(load_runs(sources, table=table), report / "claims.csv")
     lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces).", ""]
     (report / "STUDY.md").write_text("\n".join(lines))
     print(f"wrote {report}/REPORT.md and STUDY.md")
+
+
+def claims_section(runs: RunSet, csv: Path) -> list[str]:
+    """STUDY.md's answer to claims (a)-(e) (`nasbench_tools.stats.claims`), also written to
+    ``claims.csv`` beside the report, and how many runs ended on a parameter-free normal cell."""
+    tests = robustdarts_claims(runs, seed=0)
+    claims_frame(tests).to_csv(csv, index=False)
+    ends = endings(runs)
+    lines = ["## The RobustDARTS claims", "",
+             "Each line: the measurement, its 95 % interval (bootstrap over runs or pairs), "
+             "two-sided permutation p and n; `supported` needs the interval on the predicted "
+             "side and p <= 0.05 (with 5 runs a sign-flip p cannot go below 0.0625, so "
+             "`direction only` is the most five runs can give). Numbers in `claims.csv`.", ""]
+    lines += [t.line() for t in tests]
+    lines += ["", "Runs whose returned normal cell is entirely parameter-free (all edges "
+              "skip or pooling), per method:", "",
+              "| method | runs | all parameter-free | at least one | reached all-free at some "
+              "epoch | median first such epoch |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.method} | {r.runs} | {r.all_free} | {r.any_free} | {r.reached_all_free} "
+              f"| {r.median_first_all_free:g} |" for r in ends.itertuples()]
+    return [*lines, ""]
 
 
 def online_vs_replay(online: SearchTrace, replayed: SearchTrace) -> str:

@@ -125,3 +125,14 @@ def test_bad_arguments_raise() -> None:
         correlate(np.arange(5.0), np.arange(5.0), block=0)
     with pytest.raises(UnknownNameError, match="allowed: kendall, pearson, spearman"):
         statistic("cosine", np.arange(5.0), np.arange(5.0))
+
+
+def test_undefined_bca_falls_back_to_the_percentile_interval() -> None:
+    # a near-monotone relation: BCa's bias correction is undefined (the observed rho sits at
+    # the edge of the resamples), so the percentile interval of the same resamples is given
+    x = np.repeat(np.arange(4.0), 3)
+    y = -x + 0.01 * np.tile([0.0, 1.0, 2.0], 4)
+    r = correlate(x, y, n_resamples=999, seed=0)
+    e = r["spearman"]
+    assert np.isfinite(e.ci_low) and e.ci_low <= e.value <= e.ci_high <= 0
+    assert "percentile where BCa is undefined" in r.ci_method

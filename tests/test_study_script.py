@@ -49,4 +49,7 @@ def test_finish_replays_selects_and_reports(study, tmp_path: Path) -> None:  # t
     runs = (report / "runs.csv").read_text().splitlines()
     assert len(runs) == 26
     assert (report / "correlations.csv").exists() and (report / "REPORT.md").exists()
+    assert "## The RobustDARTS claims" in text and "| darts | 5 |" in text
+    claims = (report / "claims.csv").read_text()
+    assert all(f"\n{c}," in claims for c in "abcde")
     assert np.isfinite(replayed.result.test_regret)

@@ -6,6 +6,7 @@
     mean_curves(runs, "test_regret").frame              # mean and 95 % interval over seeds
     seed_agreement(Benchmark.open("data/t81-digits.h5")).mean_tau
     probe_report(ProbeResult.from_runs(bench, retrained), rng=rng).format()  # longer budget
+    robustdarts_claims(runs)                            # RobustDARTS's claims (a)-(e), tested
 """
 
 from nasbench_tools.stats.agreement import (
@@ -17,6 +18,7 @@ from nasbench_tools.stats.agreement import (
     table_facts,
 )
 from nasbench_tools.stats.budget import ProbeReport, ProbeResult, probe_report
+from nasbench_tools.stats.claims import ClaimTest, claims_frame, endings, robustdarts_claims
 from nasbench_tools.stats.compare import RankAgreement, rank_agreement, table_agreement
 from nasbench_tools.stats.correlation import (
     STATISTICS,
@@ -39,10 +41,11 @@ from nasbench_tools.stats.curves import (
 from nasbench_tools.stats.pairs import default_correlations
 from nasbench_tools.stats.runs import MixedRunsError, Run, RunSet, load_runs
 
-__all__ = ["STATISTICS", "AlphaWeights", "CorrelationFamily", "CorrelationResult", "Curves",
-           "EigenTrajectories", "Estimate", "MixedRunsError", "ProbeReport", "ProbeResult",
-           "RankAgreement", "Run", "RunSet", "SeedAgreement", "TableFacts", "adjust",
-           "alpha_weights", "correlate", "dead_archs", "default_correlations",
-           "eigen_trajectories", "holm", "load_runs", "mean_curves", "param_free_counts",
-           "param_free_share", "probe_report", "rank_agreement", "seed_agreement",
-           "table_agreement", "table_facts"]
+__all__ = ["STATISTICS", "AlphaWeights", "ClaimTest", "CorrelationFamily", "CorrelationResult",
+           "Curves", "EigenTrajectories", "Estimate", "MixedRunsError", "ProbeReport",
+           "ProbeResult", "RankAgreement", "Run", "RunSet", "SeedAgreement", "TableFacts",
+           "adjust", "alpha_weights", "claims_frame", "correlate", "dead_archs",
+           "default_correlations", "eigen_trajectories", "endings", "holm", "load_runs",
+           "mean_curves", "param_free_counts", "param_free_share", "probe_report",
+           "rank_agreement", "robustdarts_claims", "seed_agreement", "table_agreement",
+           "table_facts"]

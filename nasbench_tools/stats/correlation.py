@@ -227,7 +227,8 @@ def correlate(
     rng = np.random.default_rng(seed)
     n = int(xa.size)
     if block is None:
-        ci_text = f"paired bootstrap ({ci_method}, {n_resamples} resamples)"
+        ci_text = f"paired bootstrap ({ci_method}, {n_resamples} resamples)" + (
+            "; percentile where BCa is undefined" if ci_method == "BCa" else "")
         p_text = f"permutation of pairings ({n_permutations}, exact when n! is fewer)"
     else:
         ci_text = f"moving-block bootstrap (blocks of {block}, percentile, {n_resamples})"
@@ -269,6 +270,11 @@ def _bootstrap_ci(fn: _Fn, x: np.ndarray, y: np.ndarray, n_resamples: int, confi
     dist = np.asarray(res.bootstrap_distribution)
     if math.isnan(low) and np.ptp(dist) < 1e-12:  # every resample gave the same value
         low = high = float(dist[0])
+    elif math.isnan(low) and np.isfinite(dist).all():
+        # BCa is undefined when the observed value lies at the edge of the resamples (e.g. a
+        # near-perfect rank correlation): the percentile interval of the same resamples
+        tail = 100.0 * (1.0 - confidence) / 2.0
+        low, high = (float(v) for v in np.percentile(dist, [tail, 100.0 - tail]))
     return max(low, -1.0), min(high, 1.0)
 
 

@@ -136,8 +136,8 @@ def within_means(results: Sequence[CorrelationResult], *, n_resamples: int = 199
         estimates = []
         for name in STATISTICS:
             values = np.array([r[name].value for r in mine])
-            estimates.append(_mean_estimate(name, values[np.isfinite(values)], n_resamples,
-                                            confidence, seed))
+            estimates.append(mean_estimate(name, values[np.isfinite(values)], n_resamples,
+                                           confidence, seed))
         n = int(sum(math.isfinite(r[STATISTICS[1]].value) for r in mine))
         out.append(CorrelationResult(
             x=x, y=y, n=n, estimates=tuple(estimates), level="within-mean", group=group,
@@ -147,8 +147,11 @@ def within_means(results: Sequence[CorrelationResult], *, n_resamples: int = 199
     return out
 
 
-def _mean_estimate(name: str, values: np.ndarray, n_resamples: int, confidence: float,
-                   seed: int) -> Estimate:
+def mean_estimate(name: str, values: np.ndarray, n_resamples: int, confidence: float,
+                  seed: int) -> Estimate:
+    """The mean of independent ``values`` (one per run) with a percentile bootstrap interval
+    and a two-sided sign-flip permutation p-value (exact when 2^n is fewer than
+    ``n_resamples``); NaN interval and p below 3 values."""
     mean = float(values.mean()) if values.size else float("nan")
     if values.size < 3:
         return Estimate(name, mean, float("nan"), float("nan"), float("nan"))
