@@ -3,6 +3,7 @@ seed, across-run correlations without replays, verdicts, and the collapse counts
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 from nasbench_tools.exceptions import ConfigError
 from nasbench_tools.search.replay import es_trace
 from nasbench_tools.search.synthetic import synthetic_trace
+from nasbench_tools.search.trace import SearchTrace
 from nasbench_tools.stats import load_runs
-from nasbench_tools.stats.claims import ClaimTest, claims_frame, endings, robustdarts_claims
+from nasbench_tools.stats.claims import (
+    ClaimTest,
+    claims_frame,
+    endings,
+    independent_runs,
+    robustdarts_claims,
+)
 from nasbench_tools.stats.correlation import Estimate
 from nasbench_tools.table import Benchmark
 from nasbench_tools.table.schema import Metric
@@ -155,3 +163,17 @@ def test_two_runs_of_one_seed_cannot_be_paired(study: tuple[Path, Benchmark],
     synthetic_trace(bench, method="darts-es", seed=0, epochs=50).save(tmp_path / "other.h5")
     with pytest.raises(ConfigError, match="several runs of one seed"):
         robustdarts_claims(load_runs(tmp_path, table=TABLE), n_resamples=99)
+
+
+def test_a_repeated_search_counts_once_across_runs(study: tuple[Path, Benchmark],
+                                                   tmp_path: Path) -> None:
+    out, _ = study
+    for name in ("darts-s0.h5", "darts-s1.h5", "darts-es-s0.h5"):
+        (tmp_path / name).write_bytes((out / name).read_bytes())
+    # R-DARTS(L2) at DARTS's own weight decay searches exactly as DARTS does
+    darts = SearchTrace.load(out / "darts-s0.h5")
+    same = dataclasses.replace(darts, method="rdarts-l2",
+                               config={**darts.config, "params": {"weight_decay": 3e-4}})
+    same.save(tmp_path / "rdarts-l2-s0.h5")
+    runs = load_runs(tmp_path, table=TABLE)
+    assert independent_runs(runs) == ["darts-s0", "darts-s1"]

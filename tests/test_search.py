@@ -260,3 +260,12 @@ def test_bad_layout_and_subset_are_refused(bad: dict[str, object], allowed: str)
 def test_rgb_presets_search_channels_last() -> None:
     assert get_search_config("cifar10-jpeg").memory_format == "channels_last"
     assert get_search_config("digits").memory_format == "contiguous"
+
+
+def test_rdarts_l2_at_the_darts_weight_decay_is_darts(bench: Benchmark,
+                                                     trace: SearchTrace) -> None:
+    # the study relies on it: R-DARTS(L2) at 3e-4 repeats DARTS's search record for record
+    l2 = run_search("rdarts-l2", bench, seed=0, device="cpu", overrides=TINY,
+                    params={"weight_decay": get_search_config("digits").weight_decay})
+    assert l2.method == "rdarts-l2" and len(l2.records) == len(trace.records)
+    assert all(_same(a, b) for a, b in zip(l2.records, trace.records, strict=True))

@@ -25,7 +25,8 @@ from the data):
 Per-run differences and within-run correlations are averaged over runs (percentile bootstrap
 interval over runs, sign-flip permutation p); across-run correlations use `correlate`. Runs
 that replay another run (DARTS-ES from a DARTS trace) are left out of the across-run
-correlations, whose points must be independent searches.
+correlations, whose points must be independent searches, and so is a run that repeats an
+earlier one's search exactly (`independent_runs`).
 """
 
 from __future__ import annotations
@@ -106,8 +107,7 @@ def robustdarts_claims(runs: RunSet, *, n_resamples: int = 9999, seed: int = 0,
     epochs = runs.epochs_frame()
     epochs = epochs[epochs["final"]]
     frame = strength_frame(runs)
-    replays = {r.name for r in runs.runs if r.trace.config.get("replayed_from")}
-    independent = frame[~frame["run"].isin(replays)]
+    independent = frame[frame["run"].isin(independent_runs(runs))]
     darts_names = list(frame.loc[frame["method"] == darts, "run"])
     out: list[ClaimTest] = []
 
@@ -163,6 +163,27 @@ def robustdarts_claims(runs: RunSet, *, n_resamples: int = 9999, seed: int = 0,
     rho_test("e", "across runs, lambda_max at the end vs discretisation gap (loss, end)",
              label, independent, "lambda_avg", "gap_loss_avg", +1)
     return sorted(out, key=lambda t: t.claim)
+
+
+def independent_runs(runs: RunSet) -> list[str]:
+    """Names of the runs that are searches of their own: not replays of another trace
+    (``replayed_from`` in the configuration) and not a repeat of an earlier run's search (the
+    same seed, table, architectures, eigenvalues and alphas at every epoch, as R-DARTS(L2) at
+    DARTS's own weight decay is)."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for run in runs.runs:
+        trace = run.trace
+        if trace.config.get("replayed_from"):
+            continue
+        key = (trace.seed, trace.table_sha256, tuple(r.arch for r in trace.records),
+               np.array([r.lambda_max for r in trace.records]).tobytes(),
+               np.stack([np.asarray(r.alphas, dtype=np.float64) for r in trace.records]
+                        ).tobytes())
+        if key not in seen:
+            seen.add(key)
+            out.append(run.name)
+    return out
 
 
 def _shape(part: pd.DataFrame) -> tuple[float, float, float]:
