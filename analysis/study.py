@@ -131,9 +131,18 @@ def finish(data_root: str | None, *, out: Path = OUT, report: Path = REPORT,
         lines += ["## Is the discretised error near chance a defect of the measurement?", "",
                   check_md.read_text(), ""]
     lines += claims_section(load_runs(sources, table=table), report / "claims.csv")
-    lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces).", ""]
+    lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces). The same numbers "
+              "from the command line (the bootstrap is seeded; list the traces in this order), "
+              "into another folder so that this one keeps STUDY.md and claims.csv:", "",
+              "```bash", report_command(sources, table), "```", ""]
     (report / "STUDY.md").write_text("\n".join(lines))
     print(f"wrote {report}/REPORT.md and STUDY.md")
+
+
+def report_command(sources: list[Path], table: str) -> str:
+    """The `nasbench-tools report` call that reproduces the study's ``correlations.csv``."""
+    return " ".join(["nasbench-tools report", *map(str, sources), "--table", table,
+                     "--out", "study-report"])
 
 
 def claims_section(runs: RunSet, csv: Path) -> list[str]:

@@ -3,12 +3,14 @@ traces, the R-DARTS(L2) selection per seed, the report and STUDY.md (no search i
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from nasbench_tools.cli import main as cli_main
 from nasbench_tools.search.synthetic import synthetic_trace
 from nasbench_tools.search.trace import SearchTrace
 from nasbench_tools.table import Benchmark
@@ -52,4 +54,11 @@ def test_finish_replays_selects_and_reports(study, tmp_path: Path) -> None:  # t
     assert "## The RobustDARTS claims" in text and "| darts | 5 |" in text
     claims = (report / "claims.csv").read_text()
     assert all(f"\n{c}," in claims for c in "abcde")
+    # the command STUDY.md gives reproduces the correlations exactly
+    command = text.split("```bash\n")[1].split("\n```")[0]
+    args = shlex.split(command)[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "again")
+    assert cli_main(args) == 0
+    assert (tmp_path / "again" / "correlations.csv").read_bytes() == \
+        (report / "correlations.csv").read_bytes()
     assert np.isfinite(replayed.result.test_regret)
