@@ -33,7 +33,12 @@ from nasbench_tools.search.replay import es_trace, trace_differences
 from nasbench_tools.search.study import SearchSpec, run_study
 from nasbench_tools.search.trace import SearchTrace
 from nasbench_tools.stats import RunSet, load_runs
-from nasbench_tools.stats.claims import claims_frame, endings, robustdarts_claims
+from nasbench_tools.stats.claims import (
+    claims_frame,
+    endings,
+    regret_paths,
+    robustdarts_claims,
+)
 
 from _script import run
 
@@ -157,6 +162,13 @@ def claims_section(runs: RunSet, csv: Path) -> list[str]:
              "side and p <= 0.05 (with 5 runs a sign-flip p cannot go below 0.0625, so "
              "`direction only` is the most five runs can give). Numbers in `claims.csv`.", ""]
     lines += [t.line() for t in tests]
+    lines += ["", "What claim (a)'s windows average over, per DARTS run (descriptive: the lowest "
+              "regret is picked after the fact):", "",
+              "| run | regret at epoch 0 | lowest regret (epoch) | regret at the end | one-shot "
+              "error at the lowest / at the end (%) |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.run} | {r.regret_start:.2f} | {r.regret_min:.2f} ({r.min_epoch}) | "
+              f"{r.regret_end:.2f} | {r.oneshot_at_min:.1f} / {r.oneshot_end:.1f} |"
+              for r in regret_paths(runs).itertuples()]
     lines += ["", "Runs whose returned normal cell is entirely parameter-free (all edges "
               "skip or pooling), per method:", "",
               "| method | runs | all parameter-free | at least one | reached all-free at some "

@@ -19,6 +19,7 @@ from nasbench_tools.stats.claims import (
     claims_frame,
     endings,
     independent_runs,
+    regret_paths,
     robustdarts_claims,
 )
 from nasbench_tools.stats.correlation import Estimate
@@ -177,3 +178,15 @@ def test_a_repeated_search_counts_once_across_runs(study: tuple[Path, Benchmark]
     same.save(tmp_path / "rdarts-l2-s0.h5")
     runs = load_runs(tmp_path, table=TABLE)
     assert independent_runs(runs) == ["darts-s0", "darts-s1"]
+
+
+def test_regret_paths_describe_each_darts_run(study: tuple[Path, Benchmark]) -> None:
+    out, bench = study
+    paths = regret_paths(load_runs(out, table=TABLE)).set_index("run")
+    assert list(paths.index) == [f"darts-s{s}" for s in range(5)]
+    for s in range(5):
+        row = paths.loc[f"darts-s{s}"]
+        assert row.regret_start == pytest.approx(bench.regret(START[s], Metric.TEST_ERR))
+        assert row.regret_min == 0.0 and row.min_epoch == 10  # arch 45 from epoch 10 on
+        assert row.regret_end == pytest.approx(bench.regret(END[s], Metric.TEST_ERR))
+        assert row.oneshot_at_min == pytest.approx(40.0 - 2.0 * 10)

@@ -225,6 +225,27 @@ def _count(values: np.ndarray, unit: str = "runs") -> str:
     return f"{up} of {v.size} {unit} above 0, {down} below, {v.size - up - down} at 0"
 
 
+def regret_paths(runs: RunSet, method: str = "darts") -> pd.DataFrame:
+    """Descriptive, per run of ``method``: test regret at epoch 0, its lowest value and the
+    first epoch it was reached, the regret at the end, and the one-shot error at those epochs.
+    A minimum picked after the fact flatters the fall-then-rise shape; claim (a)'s tests use
+    fixed windows instead, and this table shows what they average over."""
+    import pandas as pd
+
+    epochs = runs.epochs_frame()
+    epochs = epochs[epochs["final"] & (epochs["method"] == method)]
+    rows = []
+    for run, part in epochs.groupby("run", sort=False):
+        part = part.sort_values("epoch")
+        best = part.iloc[int(np.argmin(part["test_regret"].to_numpy()))]
+        first, last = part.iloc[0], part.iloc[-1]
+        rows.append({"run": run, "regret_start": first.test_regret,
+                     "regret_min": best.test_regret, "min_epoch": int(best.epoch),
+                     "regret_end": last.test_regret, "end_epoch": int(last.epoch),
+                     "oneshot_at_min": best.oneshot_err, "oneshot_end": last.oneshot_err})
+    return pd.DataFrame(rows)
+
+
 def endings(runs: RunSet) -> pd.DataFrame:
     """Per method: runs, and how many returned a normal cell with every op parameter-free
     (``all_free``: the collapse RobustDARTS describes) or at least one (``any_free``); the
