@@ -248,9 +248,10 @@ def regret_paths(runs: RunSet, method: str = "darts") -> pd.DataFrame:
 
 def endings(runs: RunSet) -> pd.DataFrame:
     """Per method: runs, and how many returned a normal cell with every op parameter-free
-    (``all_free``: the collapse RobustDARTS describes) or at least one (``any_free``); the
-    median first epoch at which the selected normal cell was all parameter-free (NaN when no
-    run reached it). The evidence for whether a search budget is long enough to degenerate."""
+    (``all_free``: the collapse RobustDARTS describes) or at least one (``any_free``); of the
+    ``all_free`` runs, the median epoch from which the selected normal cell stayed all
+    parameter-free to the end (``median_settled``; NaN when no run ended so). The evidence for
+    whether a search budget is long enough to degenerate."""
     import pandas as pd
 
     frame, epochs = runs.runs_frame(), runs.epochs_frame()
@@ -260,13 +261,23 @@ def endings(runs: RunSet) -> pd.DataFrame:
     for method, part in frame.groupby("method", sort=False):
         k = edges[str(method)]
         mine = epochs[(epochs["method"] == method) & epochs["final"]]
-        first = mine[mine["param_free_normal"] == k].groupby("run")["epoch"].min()
+        settled = [_settled(g.sort_values("epoch"), k) for _, g in mine.groupby("run")]
+        done = [e for e in settled if e is not None]
         rows.append({"method": method, "runs": len(part),
                      "all_free": int((part["param_free_normal"] == k).sum()),
                      "any_free": int((part["param_free_normal"] > 0).sum()),
-                     "reached_all_free": int(first.size),
-                     "median_first_all_free": float(first.median()) if first.size else math.nan})
+                     "median_settled": float(np.median(done)) if done else math.nan})
     return pd.DataFrame(rows)
+
+
+def _settled(part: pd.DataFrame, k: int) -> int | None:
+    """The epoch from which every selected normal cell of one run has ``k`` parameter-free
+    ops, or None when the last one has fewer."""
+    free = part["param_free_normal"].to_numpy() == k
+    if not free[-1]:
+        return None
+    breaks = np.flatnonzero(~free)
+    return int(part["epoch"].iloc[breaks[-1] + 1 if breaks.size else 0])
 
 
 def claims_frame(tests: Sequence[ClaimTest]) -> pd.DataFrame:
