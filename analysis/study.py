@@ -2,6 +2,7 @@
 
     python analysis/study.py --data-root PATH/cifar10-jpeg.h5 --jobs 2 --time-limit 2h
     python analysis/study.py --report-only
+    python analysis/study.py --status        # where the study stands; runs nothing
 
 One search setting for every method (`OVERRIDES` over the cifar10-jpeg preset; every trace
 records it): DARTS x 5 seeds, DARTS-ES seed 0 online (the check of the offline replay),
@@ -30,7 +31,7 @@ from nasbench_tools.build import parse_duration
 from nasbench_tools.report import write_report
 from nasbench_tools.search.grid import run_grid
 from nasbench_tools.search.replay import es_trace, trace_differences
-from nasbench_tools.search.study import SearchSpec, run_study
+from nasbench_tools.search.study import SearchSpec, run_study, study_status
 from nasbench_tools.search.trace import SearchTrace
 from nasbench_tools.stats import RunSet, load_runs
 from nasbench_tools.stats.claims import (
@@ -73,11 +74,17 @@ def main(argv: list[str]) -> int:
     p.add_argument("--time-limit", help="e.g. 2h: start no epoch after this (none)")
     p.add_argument("--report-only", action="store_true",
                    help="run no search; write the report from the finished traces")
+    p.add_argument("--status", action="store_true",
+                   help="run nothing; say which searches are done and, once every DARTS seed "
+                        "is, what those runs and their DARTS-ES replays show")
     args = p.parse_args(argv)
     return run("study", lambda: go(args))
 
 
 def go(args: argparse.Namespace) -> None:
+    if args.status:
+        print(status())
+        return
     if not args.report_only:
         limit = None if args.time_limit is None else parse_duration(args.time_limit)
         summary = run_study(SPECS, TABLE, OUT, overrides=OVERRIDES, jobs=args.jobs,
@@ -142,6 +149,26 @@ def finish(data_root: str | None, *, out: Path = OUT, report: Path = REPORT,
               "```bash", report_command(sources, table), "```", ""]
     (report / "STUDY.md").write_text("\n".join(lines))
     print(f"wrote {report}/REPORT.md and STUDY.md")
+
+
+def status(out: Path = OUT, table: str = TABLE) -> str:
+    """Which searches are finished and, once all DARTS seeds are, their regret paths,
+    collapse counts and DARTS-ES replays (a look at the study before its report)."""
+    summary = study_status(SPECS, out)
+    done = sum(1 for *_, finished in summary.runs if finished)
+    lines = [summary.format(), f"{done} of {len(summary.runs)} searches finished."]
+    darts = [out / f"darts-s{s}.h5" for s in DARTS_SEEDS]
+    if all(p.exists() for p in darts):
+        runs = load_runs(darts, table=table)
+        lines += ["", "DARTS runs:", regret_paths(runs).round(2).to_string(index=False), "",
+                  endings(runs).to_string(index=False), "", "DARTS-ES replayed on them:"]
+        for p in darts:
+            es = es_trace(SearchTrace.load(p), source=p.name)
+            darts_regret = SearchTrace.load(p).result.test_regret
+            lines.append(f"{p.stem}: stops after {len(es.records)} epochs, returns epoch "
+                         f"{es.result.epoch} (arch {es.result.arch}), regret "
+                         f"{es.result.test_regret:.2f} (DARTS {darts_regret:.2f})")
+    return "\n".join(lines)
 
 
 def report_command(sources: list[Path], table: str) -> str:

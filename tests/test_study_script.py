@@ -40,6 +40,9 @@ def test_finish_replays_selects_and_reports(study, tmp_path: Path) -> None:  # t
         trace = synthetic_trace(bench, method=spec.method, seed=spec.seed, epochs=50, every=2,
                                 lambdas=lams, params=spec.params, search=search)
         trace.save(out / f"{spec.name}.h5")
+    status = study.status(out=out, table=TABLE)
+    assert f"{len(study.SPECS)} of {len(study.SPECS)} searches finished" in status
+    assert "darts-s0: stops after 33 epochs, returns epoch 20" in status
     study.finish(None, out=out, report=report, table=TABLE,
                  discrete_check=str(tmp_path / "absent.md"))
     replayed = SearchTrace.load(out / "replayed-es" / "darts-es-s0.h5")

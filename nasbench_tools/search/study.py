@@ -93,7 +93,15 @@ def run_study(specs: Sequence[SearchSpec], table: str | Path, out_dir: str | Pat
         if progress is not None:
             progress(f"{final.stem}: {len(trace.records)} epoch(s)"
                      + ("" if trace.finished else " so far"))
-    return StudySummary(tuple(_status(name, path) for name, path in paths.items()))
+    return study_status(specs, out)
+
+
+def study_status(specs: Sequence[SearchSpec], out_dir: str | Path) -> StudySummary:
+    """Where the searches of ``specs`` stand in ``out_dir``, without running anything (the
+    epochs of an unfinished search are those of its partial trace, written when a call of
+    `run_study` ends)."""
+    out = Path(out_dir)
+    return StudySummary(tuple(_status(s.name, out / f"{s.name}.h5") for s in specs))
 
 
 def _status(name: str, path: Path) -> tuple[str, int, bool]:
