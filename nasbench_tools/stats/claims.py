@@ -143,9 +143,9 @@ def robustdarts_claims(runs: RunSet, *, n_resamples: int = 9999, seed: int = 0,
                   +1)
         mean_test("e", "within a run, rho of lambda_max vs the discretisation gap (error)",
                   label, [_within(epochs, n, "gap_err") for n in darts_names], +1)
-    label = f"all methods, {len(independent)} independent runs"
+    every = f"all methods, {len(independent)} independent runs"
     rho_test("b", "across runs, lambda_max at the end vs test error of the returned "
-             "architecture", label, independent, "lambda_avg", "test_err", +1)
+             "architecture", every, independent, "lambda_avg", "test_err", +1)
     if darts_names and (frame["method"] == es).any():
         diff, n_seeds = _paired(frame, darts, es)
         mean_test("c", f"{darts} regret minus {es} regret, paired by seed (points)",
@@ -157,11 +157,10 @@ def robustdarts_claims(runs: RunSet, *, n_resamples: int = 9999, seed: int = 0,
                  "log10_weight_decay", "lambda_avg", -1)
         rho_test("d", "log10 weight decay vs test regret of the returned architecture", label,
                  part, "log10_weight_decay", "test_regret", -1)
-    label = f"all methods, {len(independent)} independent runs"
     rho_test("e", "across runs, lambda_max at the end vs discretisation gap (error, end)",
-             label, independent, "lambda_avg", "gap_err_avg", +1)
+             every, independent, "lambda_avg", "gap_err_avg", +1)
     rho_test("e", "across runs, lambda_max at the end vs discretisation gap (loss, end)",
-             label, independent, "lambda_avg", "gap_loss_avg", +1)
+             every, independent, "lambda_avg", "gap_loss_avg", +1)
     return sorted(out, key=lambda t: t.claim)
 
 
