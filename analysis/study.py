@@ -29,6 +29,7 @@ from typing import Any
 
 from nasbench_tools.build import parse_duration
 from nasbench_tools.report import write_report
+from nasbench_tools.report.words import claim_line
 from nasbench_tools.search.grid import run_grid
 from nasbench_tools.search.replay import es_trace, trace_differences
 from nasbench_tools.search.study import SearchSpec, run_study, study_status
@@ -142,7 +143,7 @@ def finish(data_root: str | None, *, out: Path = OUT, report: Path = REPORT,
     if check_md.exists():
         lines += ["## Is the discretised error near chance a defect of the measurement?", "",
                   check_md.read_text(), ""]
-    lines += claims_section(load_runs(sources, table=table), report / "claims.csv")
+    lines += claims_section(summary.runs, report / "claims.csv")
     lines += [f"Report: [REPORT.md](REPORT.md) ({summary.n_runs} traces). The same numbers "
               "from the command line (the bootstrap is seeded; list the traces in this order), "
               "into another folder so that this one keeps STUDY.md and claims.csv:", "",
@@ -162,12 +163,11 @@ def status(out: Path = OUT, table: str = TABLE) -> str:
         runs = load_runs(darts, table=table)
         lines += ["", "DARTS runs:", regret_paths(runs).round(2).to_string(index=False), "",
                   endings(runs).to_string(index=False), "", "DARTS-ES replayed on them:"]
-        for p in darts:
-            es = es_trace(SearchTrace.load(p), source=p.name)
-            darts_regret = SearchTrace.load(p).result.test_regret
-            lines.append(f"{p.stem}: stops after {len(es.records)} epochs, returns epoch "
+        for run in runs.runs:
+            es = es_trace(run.trace, source=Path(run.path).name)
+            lines.append(f"{run.name}: stops after {len(es.records)} epochs, returns epoch "
                          f"{es.result.epoch} (arch {es.result.arch}), regret "
-                         f"{es.result.test_regret:.2f} (DARTS {darts_regret:.2f})")
+                         f"{es.result.test_regret:.2f} (DARTS {run.trace.result.test_regret:.2f})")
     return "\n".join(lines)
 
 
@@ -188,7 +188,7 @@ def claims_section(runs: RunSet, csv: Path) -> list[str]:
              "two-sided permutation p and n; `supported` needs the interval on the predicted "
              "side and p <= 0.05 (with 5 runs a sign-flip p cannot go below 0.0625, so "
              "`direction only` is the most five runs can give). Numbers in `claims.csv`.", ""]
-    lines += [t.line() for t in tests]
+    lines += [claim_line(t) for t in tests]
     lines += ["", "What claim (a)'s windows average over, per DARTS run (descriptive: the lowest "
               "regret is picked after the fact):", "",
               "| run | regret at epoch 0 | lowest regret (epoch) | regret at the end | one-shot "

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nasbench_tools.exceptions import ConfigError
+from nasbench_tools.report.words import claim_line
 from nasbench_tools.search.replay import es_trace
 from nasbench_tools.search.synthetic import synthetic_trace
 from nasbench_tools.search.trace import SearchTrace
@@ -142,8 +143,8 @@ def test_verdicts() -> None:
     assert claim(-1.0, -1.5, -0.5, 0.2) == "opposite direction"
     assert claim(-1.0, -1.5, -0.5, 0.01, expected=-1) == "supported"
     assert claim(float("nan"), float("nan"), float("nan"), float("nan")) == "not computable"
-    line = ClaimTest("c", "diff", "5 seeds", "mean", Estimate("mean", 1.0, 0.5, 1.5, 0.01), 5,
-                     1).line()
+    line = claim_line(ClaimTest("c", "diff", "5 seeds", "mean",
+                                Estimate("mean", 1.0, 0.5, 1.5, 0.01), 5, 1))
     assert "CI [0.50, 1.50]" in line and "n = 5" in line and "**supported**" in line
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from nasbench_tools.stats.claims import ClaimTest
 from nasbench_tools.stats.correlation import CorrelationResult, Estimate
 
 #: Readable names of the quantities the report correlates.
@@ -77,3 +78,14 @@ def finding(result: CorrelationResult, statistic: str = "spearman") -> str:
 
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def claim_line(test: ClaimTest) -> str:
+    """One Markdown bullet for a tested RobustDARTS claim: the number, interval, p, n and
+    verdict."""
+    e = test.estimate
+    what = "mean" if test.kind == "mean" else "Spearman rho"
+    detail = f"; {test.detail}" if test.detail else ""
+    return (f"- ({test.claim}) {test.statement} [{test.runs}]: {what} {e.value:.2f}, "
+            f"95 % CI [{e.ci_low:.2f}, {e.ci_high:.2f}], p = {_p(e.p_value)}, "
+            f"n = {test.n}{detail}. **{test.verdict}**.")

@@ -29,9 +29,13 @@ from nasbench_tools.table.benchmark import Benchmark
 @dataclass(frozen=True)
 class ReportSummary:
     path: Path
-    n_runs: int
     figures: tuple[FigureEntry, ...]
     family: CorrelationFamily
+    runs: RunSet
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
 
     def line(self) -> str:
         return (f"{self.path}: report on {self.n_runs} run(s), {len(self.figures)} figure(s), "
@@ -68,7 +72,7 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path, *,
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ReportSummary(path=target, n_runs=len(runs), figures=tuple(figures), family=family)
+    return ReportSummary(path=target, figures=tuple(figures), family=family, runs=runs)
 
 
 def _write_tables(runs: RunSet, family: CorrelationFamily, folder: Path) -> None:

@@ -85,19 +85,6 @@ class ClaimTest:
             return "contradicted" if significant else "opposite direction"
         return "supported" if significant else "direction only"
 
-    def line(self) -> str:
-        """One Markdown bullet with the number, interval, p, n and verdict."""
-        e = self.estimate
-        what = "mean" if self.kind == "mean" else "Spearman rho"
-        detail = f"; {self.detail}" if self.detail else ""
-        return (f"- ({self.claim}) {self.statement} [{self.runs}]: {what} {e.value:.2f}, "
-                f"95 % CI [{e.ci_low:.2f}, {e.ci_high:.2f}], p = {_p(e.p_value)}, "
-                f"n = {self.n}{detail}. **{self.verdict}**.")
-
-
-def _p(v: float) -> str:
-    return "-" if math.isnan(v) else (f"{v:.3f}" if v >= 0.001 else f"{v:.1e}")
-
 
 def robustdarts_claims(runs: RunSet, *, n_resamples: int = 9999, seed: int = 0,
                        darts: str = "darts", es: str = "darts-es", l2: str = "rdarts-l2"

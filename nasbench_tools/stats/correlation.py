@@ -273,9 +273,14 @@ def _bootstrap_ci(fn: _Fn, x: np.ndarray, y: np.ndarray, n_resamples: int, confi
     elif math.isnan(low) and np.isfinite(dist).all():
         # BCa is undefined when the observed value lies at the edge of the resamples (e.g. a
         # near-perfect rank correlation): the percentile interval of the same resamples
-        tail = 100.0 * (1.0 - confidence) / 2.0
-        low, high = (float(v) for v in np.percentile(dist, [tail, 100.0 - tail]))
+        low, high = _percentile_interval(dist, confidence)
     return max(low, -1.0), min(high, 1.0)
+
+
+def _percentile_interval(resamples: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = 100.0 * (1.0 - confidence) / 2.0
+    low, high = np.percentile(resamples, [tail, 100.0 - tail])
+    return float(low), float(high)
 
 
 def _permutation_p(fn: _Fn, x: np.ndarray, y: np.ndarray, n_resamples: int,
@@ -294,9 +299,7 @@ def _block_ci(fn: _Fn, x: np.ndarray, y: np.ndarray, block: int, n_resamples: in
     idx = (starts[:, :, None] + np.arange(b)).reshape(n_resamples, -1)[:, :n]
     boot = np.concatenate([fn(x[chunk], y[chunk]) for chunk in np.array_split(
         idx, max(1, n_resamples // 250))])
-    tail = 100.0 * (1.0 - confidence) / 2.0
-    low, high = np.percentile(boot, [tail, 100.0 - tail])
-    return float(low), float(high)
+    return _percentile_interval(boot, confidence)
 
 
 def _shift_p(fn: _Fn, x: np.ndarray, y: np.ndarray, observed: float) -> float:
