@@ -99,6 +99,9 @@ def test_eigen_alpha_and_scatter_plots(runs, tmp_path: Path) -> None:  # type: i
     written = plots.save_figure(ax.figure, tmp_path / "scatter")
     assert [p.suffix for p in written] == [".png", ".pdf"] and all(p.stat().st_size > 0
                                                                    for p in written)
+    again = plots.save_figure(ax.figure, tmp_path / "again")  # no date: the same bytes
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in written]
+    assert b"CreationDate" not in written[1].read_bytes()
 
 
 def test_plot_runs_draws_one_line_per_run(runs) -> None:  # type: ignore[no-untyped-def]

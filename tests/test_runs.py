@@ -185,3 +185,14 @@ def test_default_correlations_cover_the_pairs_and_levels(table, tmp_path: Path) 
     within = frame[(frame["level"] == "within") & (frame["y"] == "gap_loss")
                    & (frame["statistic"] == "spearman")]
     np.testing.assert_allclose(within["value"], 1.0)
+
+
+def test_paths_stay_as_given_and_one_file_counts_once(table, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path, bench = table
+    trace = synthetic_trace(bench, archs=[5, 17], lambdas=[0.1, 0.2], epochs=2, table=str(path))
+    _save(trace, tmp_path / "tr", "darts-s0.h5")
+    monkeypatch.chdir(tmp_path)
+    runs = load_runs(["tr/darts-s0.h5", tmp_path / "tr", "tr/../tr/darts-s0.h5"])
+    assert [r.path for r in runs.runs] == ["tr/darts-s0.h5"]  # the first name given
+    assert list(load_runs("tr").runs_frame()["path"]) == ["tr/darts-s0.h5"]

@@ -41,7 +41,8 @@ def save_figure(fig: Figure | SubFigure | None, stem: str | Path, *,
     out = []
     for fmt in formats:
         path = Path(f"{stem}.{fmt}")
-        fig.savefig(path, dpi=dpi)
+        # no creation date in a PDF: the same data give the same bytes
+        fig.savefig(path, dpi=dpi, metadata={"CreationDate": None} if fmt == "pdf" else None)
         out.append(path)
     return out
 

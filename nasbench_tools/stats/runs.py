@@ -236,23 +236,26 @@ def _epoch_rows(run: Run) -> pd.DataFrame:
 # -- loading ------------------------------------------------------------------------------------
 def trace_paths(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path, bool]]:
     """The files named by ``sources`` and whether each was named itself (True) or found in a
-    folder (False; folders are searched recursively for ``*.h5``); duplicates removed."""
+    folder (False; folders are searched recursively for ``*.h5``); duplicates (the same file
+    by another path) removed. Paths stay as given, so that what is written from them (a
+    report's ``runs.csv``) does not depend on where the checkout lies."""
     items = [sources] if isinstance(sources, str | Path) else list(sources)
     if not items:
         raise ConfigError("no traces given: name trace files or folders holding them")
-    out: dict[Path, bool] = {}
+    out: dict[Path, tuple[Path, bool]] = {}
     for item in map(Path, items):
         if item.is_dir():
             found = sorted(item.rglob("*.h5"))
             if not found:
                 raise ConfigError(f"folder {str(item)!r} holds no trace files (*.h5)")
             for p in found:
-                out.setdefault(p.resolve(), False)
+                out.setdefault(p.resolve(), (p, False))
         elif item.exists():
-            out[item.resolve()] = True
+            if not out.get(item.resolve(), (item, False))[1]:  # the first name given wins
+                out[item.resolve()] = (item, True)
         else:
             raise ConfigError(f"trace {str(item)!r} does not exist")
-    return list(out.items())
+    return list(out.values())
 
 
 def _load_traces(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path, SearchTrace]]:
