@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +104,32 @@ def write_jpeg_h5(path: Path, per_class: int = 2, n_classes: int = 3) -> dict[st
 
 
 
+ANALYSIS = Path(__file__).resolve().parents[1] / "analysis"
+
+
+@pytest.fixture(scope="module")
+def study():  # type: ignore[no-untyped-def]
+    """``analysis/study.py`` as a module."""
+    sys.path.insert(0, str(ANALYSIS))
+    try:
+        import study as module
+    finally:
+        sys.path.remove(str(ANALYSIS))
+    return module
+
+
+def study_report_args(study_md: str, out: str | Path) -> list[str]:
+    """The arguments of the ``nasbench-tools report`` call a STUDY.md gives, writing to
+    ``out`` instead of the folder it names."""
+    args = shlex.split(study_md.split("```bash\n")[1].split("\n```")[0])
+    assert args[:2] == ["nasbench-tools", "report"]
+    args = args[1:]
+    args[args.index("--out") + 1] = str(out)
+    return args
+
+
 # search traces made by formula (torch-free); re-exported for the tests that import it from here
 from nasbench_tools.search.synthetic import synthetic_trace  # noqa: E402
 
-__all__ = ["SYNTHETIC_BEST", "synthetic_t81_data", "synthetic_trace", "tiny4_space",
-           "write_jpeg_h5"]
+__all__ = ["SYNTHETIC_BEST", "study_report_args", "synthetic_t81_data", "synthetic_trace",
+           "tiny4_space", "write_jpeg_h5"]

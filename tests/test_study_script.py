@@ -3,30 +3,17 @@ traces, the R-DARTS(L2) selection per seed, the report and STUDY.md (no search i
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from conftest import study_report_args
 
 from nasbench_tools.cli import main as cli_main
 from nasbench_tools.search.synthetic import synthetic_trace
 from nasbench_tools.search.trace import SearchTrace
 from nasbench_tools.table import Benchmark
 
-ANALYSIS = Path(__file__).resolve().parents[1] / "analysis"
 TABLE = str(Path(__file__).resolve().parents[1] / "data" / "t81-digits.h5")
-
-
-@pytest.fixture(scope="module")
-def study():  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(ANALYSIS))
-    try:
-        import study as module
-    finally:
-        sys.path.remove(str(ANALYSIS))
-    return module
 
 
 def test_finish_replays_selects_and_reports(study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -58,10 +45,7 @@ def test_finish_replays_selects_and_reports(study, tmp_path: Path) -> None:  # t
     claims = (report / "claims.csv").read_text()
     assert all(f"\n{c}," in claims for c in "abcde")
     # the command STUDY.md gives reproduces the correlations exactly
-    command = text.split("```bash\n")[1].split("\n```")[0]
-    args = shlex.split(command)[1:]
-    args[args.index("--out") + 1] = str(tmp_path / "again")
-    assert cli_main(args) == 0
+    assert cli_main(study_report_args(text, tmp_path / "again")) == 0
     assert (tmp_path / "again" / "correlations.csv").read_bytes() == \
         (report / "correlations.csv").read_bytes()
     assert np.isfinite(replayed.result.test_regret)

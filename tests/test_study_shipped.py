@@ -4,13 +4,12 @@ setting, and its report reproduces from them exactly (``correlations.csv`` byte 
 
 from __future__ import annotations
 
-import shlex
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import study_report_args
 
 from nasbench_tools.cli import main as cli_main
 from nasbench_tools.search.trace import SearchTrace
@@ -22,23 +21,10 @@ TRACES = REPO / "data" / "traces" / "study-cifar10-cpu-l8"
 REPORT = REPO / "figures" / "study-cifar10-cpu-l8"
 
 
-@pytest.fixture(scope="module")
-def study():  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(REPO / "analysis"))
-    try:
-        import study as module
-    finally:
-        sys.path.remove(str(REPO / "analysis"))
-    return module
-
-
-@pytest.fixture(scope="module")
-def command() -> list[str]:
-    """The ``nasbench-tools report`` call STUDY.md gives, without the program name."""
-    text = (REPORT / "STUDY.md").read_text()
-    args = shlex.split(text.split("```bash\n")[1].split("\n```")[0])
-    assert args[0] == "nasbench-tools" and args[1] == "report"
-    return args[1:]
+@pytest.fixture
+def command(tmp_path: Path) -> list[str]:
+    """The ``nasbench-tools report`` call STUDY.md gives, writing into ``tmp_path/again``."""
+    return study_report_args((REPORT / "STUDY.md").read_text(), tmp_path / "again")
 
 
 def test_every_search_finished_in_the_recorded_setting(study) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +43,6 @@ def test_every_search_finished_in_the_recorded_setting(study) -> None:  # type: 
 def test_the_report_reproduces_from_the_committed_traces(
         command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)  # the command names the traces relative to the checkout
-    command[command.index("--out") + 1] = str(tmp_path / "again")
     assert cli_main(command) == 0
     for name in ("correlations.csv", "runs.csv"):
         assert (tmp_path / "again" / name).read_bytes() == (REPORT / name).read_bytes(), name

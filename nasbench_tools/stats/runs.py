@@ -251,8 +251,9 @@ def trace_paths(sources: str | Path | Sequence[str | Path]) -> list[tuple[Path, 
             for p in found:
                 out.setdefault(p.resolve(), (p, False))
         elif item.exists():
-            if not out.get(item.resolve(), (item, False))[1]:  # the first name given wins
-                out[item.resolve()] = (item, True)
+            key = item.resolve()
+            if key not in out or not out[key][1]:  # a name given keeps the first one given
+                out[key] = (item, True)
         else:
             raise ConfigError(f"trace {str(item)!r} does not exist")
     return list(out.values())
